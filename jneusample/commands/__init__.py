@@ -1,0 +1,1 @@
+"""Subcommands of the ``jneusample`` CLI; each module has ``register(subparsers)`` and a ``run(args)``."""

@@ -1,0 +1,48 @@
+"""``jneusample eval``: render a split of a trained run and report PSNR / SSIM / LPIPS and render time."""
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "eval", help="evaluate a trained run on a split", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Render every view of a split with the run's latest checkpoint; writes "
+                    "RUN_DIR/eval_<split>/results.json, results.md and rgb/depth/error PNGs.")
+    parser.add_argument("--run", required=True, help="run directory made by `jneusample train` or `extract`")
+    parser.add_argument("--split", default="test", help="split to render (train, val, test)")
+    parser.add_argument("--skip", type=int, default=1, help="render every k-th view of the split")
+    parser.add_argument("--factor", type=int, default=None, help="downscale factor (default: the run's)")
+    parser.add_argument("--data", default=None, help="scene folder (default: the one the run was trained on)")
+    parser.add_argument("--checkpoint", default=None, help="checkpoint file (default: the run's latest)")
+    parser.add_argument("--lpips", default="alex,vgg",
+                        help="LPIPS nets to compute: alex,vgg | alex | vgg | none")
+    parser.add_argument("--no-images", action="store_true", help="do not write the PNGs")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def parse_nets(text: str) -> tuple[str, ...]:
+    from ..errors import InputError
+
+    if text.strip().lower() == "none":
+        return ()
+    nets = tuple(n.strip().lower() for n in text.split(",") if n.strip())
+    unknown = [n for n in nets if n not in ("alex", "vgg")]
+    if unknown or not nets:
+        raise InputError(f"--lpips {text!r}: expected alex,vgg | alex | vgg | none")
+    return nets
+
+
+def run(args) -> int:
+    from ..evaluate import EvalOptions, evaluate
+    from .. import backend
+
+    options = EvalOptions(split=args.split, skip=args.skip, factor=args.factor, lpips_nets=parse_nets(args.lpips),
+                          save_images=not args.no_images, data=args.data)
+    results = evaluate(args.run, options, checkpoint=args.checkpoint, progress=not args.no_progress)
+    if backend.rank() == 0:
+        brief = {k: v for k, v in results.items() if k != "per_image"}
+        print(json.dumps(brief))
+    return 0

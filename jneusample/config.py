@@ -1,0 +1,291 @@
+"""Typed configuration of a run, its presets, and ``--set key=value`` overrides.
+
+A run is fully described by one :class:`Config`; it is saved as ``RUN_DIR/config.json`` at the start of every
+run, so that the file alone reproduces it. Presets are about *compute* (widths, samples, rays, steps); the
+geometry (near/far, NDC, background) comes from the scene's format, so any preset applies to any scene.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InputError
+
+
+@dataclass
+class DataConfig:
+    factor: int = 1
+    """Downscale images by this integer factor (area averaging; focal scaled to match)."""
+    testskip: int = 1
+    """Keep every k-th view of the val/test splits when evaluating (train keeps all views)."""
+
+
+@dataclass
+class ModelConfig:
+    kind: str = "neusample"
+    """'neusample' (sample field + one radiance field) or 'nerf' (coarse + fine radiance fields)."""
+    n_samples: int = 192
+    """NeuSample: number of sample distances the sample field outputs per ray (its head width)."""
+    sample_field_depth: int = 8
+    """Hidden layers of the sample field MLP (skip connection before layer depth // 2)."""
+    sample_field_width: int = 256
+    """Width of the sample field MLP."""
+    origin_freqs: int = 10
+    """Sample field: positional-encoding frequencies of the ray origin."""
+    direction_freqs: int = 10
+    """Sample field: positional-encoding frequencies of the unit ray direction."""
+    sample_field_init: str = "uniform"
+    """Initial output layer of the sample field: 'uniform' (samples start evenly spread over [near, far]) or
+    'default' (the reference's default initialisation: samples start bunched mid-ray)."""
+    inverse_depth: bool = False
+    """Map the sorted sample field outputs linearly in disparity instead of depth (unused by the paper)."""
+    radiance_depth: int = 8
+    """Hidden layers of the radiance MLP (skip connection before layer depth // 2)."""
+    radiance_width: int = 256
+    """Width of the radiance MLP; its colour branch is half as wide."""
+    position_freqs: int = 10
+    """Radiance field: positional-encoding frequencies of the 3D point."""
+    view_freqs: int = 4
+    """Radiance field: positional-encoding frequencies of the unit view direction."""
+    n_coarse: int = 64
+    """NeRF: stratified samples of the coarse network."""
+    n_importance: int = 128
+    """NeRF: extra samples drawn from the coarse weights for the fine network (which sees coarse + these)."""
+
+
+@dataclass
+class RenderConfig:
+    density_noise_std: float = 1.0
+    """Std of the Gaussian noise added to raw densities while training (0 at evaluation)."""
+    last_interval: float = 1e10
+    """Length given to the interval after the last sample (NeRF's 'infinity')."""
+    chunk_points: int = 1 << 19
+    """Points per radiance-field chunk when rendering whole images (bounds memory)."""
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 400_000
+    """Optimisation steps; the learning rate decays linearly over them."""
+    rays_per_step: int = 4096
+    """Rays per step (per MPI rank)."""
+    lr: float = 5e-4
+    """Initial Adam learning rate."""
+    lr_final: float = 5e-6
+    """Learning rate reached at the last step (linear 'Poly' decay, power 1)."""
+    precrop_fraction: float = 0.5
+    """Draw rays from the central crop of this size (fraction of H and W) during the first steps."""
+    precrop_steps: int = 1000
+    """Number of steps with the central crop (0 disables it)."""
+    checkpoint_every: int = 2000
+    """Write a checkpoint every this many steps (and at the end)."""
+    keep_checkpoints: int = 3
+    """How many recent checkpoints to keep."""
+    validate_every: int = 10_000
+    """Render a few validation views every this many steps (0 disables it)."""
+    val_views: int = 4
+    """How many validation views to render (evenly spread over the split)."""
+    log_every: int = 100
+    """Append training metrics to metrics.jsonl every this many steps."""
+    seed: int = 0
+    """Seed of initialisation, ray sampling and density noise."""
+
+
+@dataclass
+class ExtractConfig:
+    """Sample field extraction (set by ``jneusample extract``; empty for a plain training run)."""
+
+    parent: str = ""
+    """Run directory of the trained N-sample model this run was extracted from ('' when not extracted)."""
+    parent_step: int = 0
+    """Step of the parent checkpoint."""
+    sample_field_lr: float = 5e-4
+    """Constant learning rate of the sample field (trunk and new head)."""
+    radiance_lr: float = 5e-5
+    """Constant learning rate of the radiance field."""
+
+
+@dataclass
+class Config:
+    preset: str = "paper"
+    """Name of the preset this config started from."""
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    render: RenderConfig = field(default_factory=RenderConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    extract: ExtractConfig = field(default_factory=ExtractConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @staticmethod
+    def from_dict(values: dict[str, Any], source: str = "config") -> "Config":
+        config = Config()
+        for section_name, section_values in values.items():
+            if section_name == "preset":
+                config.preset = str(section_values)
+                continue
+            if not hasattr(config, section_name) or not isinstance(section_values, dict):
+                raise InputError(f"{source}: unknown config section {section_name!r}")
+            for key, value in section_values.items():
+                set_value(config, f"{section_name}.{key}", value, source)
+        return config
+
+
+def _paper() -> Config:
+    """The published configuration (official Blender config): 400k steps of 4096 rays at full resolution."""
+    return Config(preset="paper")
+
+
+def _cpu() -> Config:
+    """Sized for ~20 minutes on 2 CPU cores at ~100x100 pixels (see docs/benchmarks.md for cost and quality).
+
+    Half-width MLPs, 64 samples, 1024 rays per step; the schedule shape (precrop, linear decay) is the paper's.
+    """
+    config = Config(preset="cpu")
+    config.model.n_samples = 64
+    config.model.sample_field_width = 128
+    config.model.radiance_width = 128
+    config.train.steps = 3000
+    config.train.rays_per_step = 1024
+    config.train.precrop_steps = 300
+    config.train.checkpoint_every = 500
+    config.train.validate_every = 1000
+    config.train.val_views = 4
+    config.train.log_every = 25
+    config.train.lr_final = 5e-5
+    config.render.chunk_points = 1 << 18
+    return config
+
+
+def _tiny() -> Config:
+    """For tests and smoke runs: tiny MLPs, few samples and rays; trains in seconds."""
+    config = Config(preset="tiny")
+    config.model.n_samples = 8
+    config.model.sample_field_depth = 2
+    config.model.sample_field_width = 32
+    config.model.origin_freqs = 4
+    config.model.direction_freqs = 2
+    config.model.radiance_depth = 2
+    config.model.radiance_width = 32
+    config.model.position_freqs = 4
+    config.model.view_freqs = 2
+    config.model.n_coarse = 8
+    config.model.n_importance = 8
+    config.train.steps = 20
+    config.train.rays_per_step = 64
+    config.train.precrop_steps = 5
+    config.train.checkpoint_every = 10
+    config.train.validate_every = 0
+    config.train.val_views = 1
+    config.train.log_every = 5
+    config.render.chunk_points = 1 << 14
+    return config
+
+
+PRESETS = {"paper": _paper, "cpu": _cpu, "tiny": _tiny}
+
+
+def preset(name: str) -> Config:
+    if name not in PRESETS:
+        raise InputError(f"unknown preset {name!r} (choose from: {', '.join(PRESETS)})")
+    return PRESETS[name]()
+
+
+def _coerce(value: Any, current: Any, key: str, source: str) -> Any:
+    """Convert ``value`` (a string from the command line, or JSON data) to the type of ``current``."""
+    target = type(current)
+    if isinstance(value, str) and target is not str:
+        text = value.strip()
+        if target is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise InputError(f"{source}: {key} expects true/false, got {value!r}")
+        try:
+            if target is int:
+                number = float(text)  # accepts 1e4 as well as 10000
+                if not number.is_integer():
+                    raise ValueError
+                return int(number)
+            return target(text)
+        except ValueError:
+            raise InputError(f"{source}: {key} expects a {target.__name__}, got {value!r}") from None
+    if target is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, target) or (target is int and isinstance(value, bool)):
+        raise InputError(f"{source}: {key} expects a {target.__name__}, got {value!r}")
+    return value
+
+
+def set_value(config: Config, dotted_key: str, value: Any, source: str = "--set") -> None:
+    """Set ``section.field`` of ``config`` to ``value`` converted to the field's type."""
+    parts = dotted_key.split(".")
+    if len(parts) != 2 or not hasattr(config, parts[0]) or not dataclasses.is_dataclass(getattr(config, parts[0])):
+        raise InputError(f"{source}: unknown config key {dotted_key!r} (expected section.field, e.g. train.steps)")
+    section = getattr(config, parts[0])
+    if parts[1] not in {f.name for f in dataclasses.fields(section)}:
+        known = ", ".join(f.name for f in dataclasses.fields(section))
+        raise InputError(f"{source}: unknown config key {dotted_key!r} ({parts[0]} has: {known})")
+    setattr(section, parts[1], _coerce(value, getattr(section, parts[1]), dotted_key, source))
+
+
+def apply_overrides(config: Config, overrides: list[str]) -> Config:
+    """Apply ``key=value`` strings (``--set``) in order."""
+    for item in overrides:
+        if "=" not in item:
+            raise InputError(f"--set {item!r}: expected key=value, e.g. train.steps=1000")
+        key, value = item.split("=", 1)
+        set_value(config, key.strip(), value)
+    validate(config)
+    return config
+
+
+def validate(config: Config) -> None:
+    """Reject values no run can use, with the offending key in the message."""
+    checks = [
+        (config.data.factor >= 1, "data.factor must be >= 1"),
+        (config.model.kind in ("neusample", "nerf"), "model.kind must be 'neusample' or 'nerf'"),
+        (config.model.n_samples >= 2, "model.n_samples must be >= 2"),
+        (config.model.sample_field_init in ("uniform", "default"), "model.sample_field_init: uniform or default"),
+        (config.model.sample_field_depth >= 1 and config.model.radiance_depth >= 1, "MLP depths must be >= 1"),
+        (config.model.sample_field_width >= 2 and config.model.radiance_width >= 2, "MLP widths must be >= 2"),
+        (config.model.n_coarse >= 2 and config.model.n_importance >= 0, "model.n_coarse >= 2, n_importance >= 0"),
+        (config.train.steps >= 1, "train.steps must be >= 1"),
+        (config.train.rays_per_step >= 1, "train.rays_per_step must be >= 1"),
+        (0 < config.train.precrop_fraction <= 1, "train.precrop_fraction must be in (0, 1]"),
+        (config.train.checkpoint_every >= 1, "train.checkpoint_every must be >= 1"),
+        (config.train.keep_checkpoints >= 1, "train.keep_checkpoints must be >= 1"),
+        (config.train.lr > 0 and config.train.lr_final >= 0, "learning rates must be positive"),
+        (config.render.chunk_points >= 1, "render.chunk_points must be >= 1"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise InputError(f"invalid config: {message}")
+
+
+# Keys that may differ between a run's saved config and the command that resumes it: they change how long or
+# how verbosely the run goes on, not what it computes per step.
+RESUMABLE_KEYS = {"train.steps", "train.checkpoint_every", "train.keep_checkpoints", "train.validate_every",
+                  "train.val_views", "train.log_every", "render.chunk_points", "data.testskip"}
+
+
+def differences(a: Config, b: Config) -> list[str]:
+    """Dotted keys whose values differ between two configs."""
+    out = []
+    da, db = a.to_dict(), b.to_dict()
+    for section in da:
+        if not isinstance(da[section], dict):
+            if da[section] != db.get(section):
+                out.append(section)
+            continue
+        for key in da[section]:
+            if da[section][key] != db[section].get(key):
+                out.append(f"{section}.{key}")
+    return out

@@ -1,0 +1,1 @@
+"""Neural fields: positional encoding, the shared MLP trunk, the radiance field and the sample field."""

@@ -1,0 +1,229 @@
+"""The training loop: orchestrates sampler → model → loss → optimizer, checkpoints, logs and validation."""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import backend
+from .backend import jt
+from .checkpoint import latest_checkpoint, load_checkpoint, load_model_state, model_state, save_checkpoint
+from .config import RESUMABLE_KEYS, Config, differences
+from .data.sampler import RaySampler
+from .data.scene import Scene
+from .errors import InputError
+from .models import build_model
+from .optim import load_optimizer_state, make_optimizer, optimizer_state, param_groups, set_learning_rates
+from .rendering import Rays, RenderSettings, render_image
+from .runs import append_metrics, config_path, read_config, truncate_metrics, write_config, write_scene_info
+
+
+def render_settings(scene: Scene, config: Config, training: bool) -> RenderSettings:
+    """Compositing settings: geometry from the scene, noise from the config (training only)."""
+    return RenderSettings(
+        near=scene.near, far=scene.far, white_background=scene.white_background,
+        last_interval=config.render.last_interval,
+        density_noise_std=config.render.density_noise_std if training else 0.0,
+    )
+
+
+def psnr_from_mse(mse: float) -> float:
+    return float(-10.0 * math.log10(max(mse, 1e-12)))
+
+
+def validation_views(count: int, available: int) -> list[int]:
+    """``count`` view indices spread evenly over ``available`` views."""
+    count = min(count, available)
+    return sorted({int(round(i)) for i in np.linspace(0, available - 1, count)}) if count > 0 else []
+
+
+def validate(model, scene: Scene, config: Config) -> dict[str, float]:
+    """Mean PSNR over a few validation views (the val split, else test)."""
+    split = "val" if "val" in scene.splits else "test"
+    views = scene.split(split)
+    settings = render_settings(scene, config, training=False)
+    psnrs = []
+    for index in validation_views(config.train.val_views, len(views)):
+        image = render_image(model, scene, views.c2w[index], settings, config.render.chunk_points, keep=("color",))
+        psnrs.append(psnr_from_mse(float(np.mean((image["color"] - views.images[index]) ** 2))))
+    return {"val_psnr": float(np.mean(psnrs)), "val_views": len(psnrs), "val_split": split}
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    last_checkpoint: Path
+    stopped_early: bool
+    train_psnr: float
+    val_psnr: float | None
+    points_per_sec: float
+
+
+def prepare_run_dir(run_dir: Path, config: Config, resume: bool) -> tuple[Config, Path | None]:
+    """Check ``run_dir`` against the request; returns the config to use and the checkpoint to resume from.
+
+    Without ``--resume`` an existing run is never overwritten: a different config, or any checkpoint, is an
+    error. With ``--resume`` the saved config wins; options that would change what a step computes are refused.
+    """
+    run_dir = Path(run_dir)
+    saved_exists = config_path(run_dir).exists()
+    checkpoint = latest_checkpoint(run_dir) if run_dir.exists() else None
+    if not resume:
+        if saved_exists:
+            saved = read_config(run_dir)
+            changed = differences(saved, config)
+            if changed:
+                raise InputError(
+                    f"{config_path(run_dir)}: --out holds a run made with a different config "
+                    f"({', '.join(changed[:5])}); use another --out, or --resume to continue that run"
+                )
+        if checkpoint is not None:
+            raise InputError(f"{run_dir}: already holds a trained run ({checkpoint.name}); "
+                             "pass --resume to continue it or choose another --out")
+        return config, None
+    if checkpoint is None:
+        raise InputError(f"{run_dir}: --resume given but the run has no checkpoint to resume from")
+    saved = read_config(run_dir)
+    changed = [key for key in differences(saved, config) if key not in RESUMABLE_KEYS and key != "preset"]
+    if changed and config.preset == saved.preset:
+        raise InputError(
+            f"{config_path(run_dir)}: cannot resume with a different config ({', '.join(changed[:5])}); "
+            "only steps, logging and checkpoint intervals may change on resume"
+        )
+    for key in RESUMABLE_KEYS:  # take the new values of the harmless keys
+        section, name = key.split(".")
+        setattr(getattr(saved, section), name, getattr(getattr(config, section), name))
+    return saved, checkpoint
+
+
+def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = False,
+          max_minutes: float | None = None, progress: bool = True, scene_info: dict[str, Any] | None = None,
+          initial_model: dict[str, np.ndarray] | None = None) -> TrainResult:
+    """Train (or resume) a run in ``run_dir`` until ``config.train.steps`` or ``max_minutes``.
+
+    ``initial_model`` (parameter arrays) starts a new run from given weights (sample field extraction).
+    Only rank 0 of an MPI job writes files; every rank draws its own rays (sampler stream = rank).
+    """
+    run_dir = Path(run_dir)
+    is_root = backend.rank() == 0
+    config, resume_from = prepare_run_dir(run_dir, config, resume)
+    train_cfg = config.train
+
+    jt.set_global_seed(train_cfg.seed)  # initialisation (identical on every rank)
+    model = build_model(config.model)
+    groups = param_groups(model, config)
+    optimizer = make_optimizer(groups)
+    sampler = RaySampler(scene, train_cfg.rays_per_step, train_cfg.precrop_fraction, train_cfg.precrop_steps,
+                         seed=train_cfg.seed, stream=backend.rank())
+    start_step = 0
+    if resume_from is not None:
+        state = load_checkpoint(resume_from)
+        load_model_state(model, state["model"], resume_from)
+        if "optimizer" in state:
+            load_optimizer_state(optimizer, state["optimizer"])
+        samplers = state.get("sampler_per_rank", [])
+        if backend.rank() < len(samplers) and len(samplers) == backend.world_size():
+            sampler.load_state_dict(samplers[backend.rank()])
+        else:  # a different number of ranks: continue with fresh, distinct streams
+            sampler.rng = np.random.Generator(np.random.PCG64([train_cfg.seed, backend.rank(), state["step"]]))
+        start_step = int(state["step"])
+    elif initial_model is not None:
+        load_model_state(model, initial_model, run_dir)
+
+    if is_root:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_config(run_dir, config)
+        if scene_info is not None:
+            write_scene_info(run_dir, scene_info)
+        truncate_metrics(run_dir, start_step)
+
+    settings = render_settings(scene, config, training=True)
+    points_per_step = train_cfg.rays_per_step * model.points_per_ray * backend.world_size()
+    deadline = time.time() + max_minutes * 60.0 if max_minutes else None
+    bar = None
+    if progress and is_root:
+        from tqdm import tqdm
+
+        bar = tqdm(total=train_cfg.steps, initial=start_step, desc="train", unit="step", dynamic_ncols=True,
+                   file=sys.stderr, smoothing=0.05,
+                   mininterval=0.5 if sys.stderr.isatty() else 30.0)
+    step = start_step
+    last_checkpoint = resume_from
+    last_val = None
+    train_psnr = float("nan")
+    started, timed_steps = time.time(), 0
+    stopped_early = False
+
+    def checkpoint(step_now: int) -> Path | None:
+        states = gather_sampler_states(sampler)
+        if not is_root:
+            return None
+        return save_checkpoint(run_dir, {
+            "step": step_now, "config": config.to_dict(), "model": model_state(model),
+            "optimizer": optimizer_state(optimizer), "sampler_per_rank": states,
+            "world_size": backend.world_size(), "time": time.time(),
+        }, keep=train_cfg.keep_checkpoints)
+
+    while step < train_cfg.steps:
+        if deadline is not None and time.time() >= deadline:
+            stopped_early = True
+            break
+        rates = set_learning_rates(optimizer, groups, step)
+        batch = sampler.sample(step)
+        # Density noise is seeded per (seed, rank, step) so that a resumed run draws what the uninterrupted
+        # run would have drawn.
+        jt.set_seed((train_cfg.seed * 1_000_003 + backend.rank() * 7_919 + step) % (2**31 - 1))
+        outputs = model(Rays.from_numpy(batch.origins, batch.directions, batch.view_dirs), settings)
+        loss = model.loss(outputs, jt.array(batch.target))
+        optimizer.step(loss)
+        step += 1
+        loss_value = float(loss.item())
+        color_mse = float(((outputs["color"] - jt.array(batch.target)) ** 2).mean().item()) \
+            if config.model.kind != "neusample" else loss_value
+        train_psnr = psnr_from_mse(color_mse)
+        timed_steps += 1
+        elapsed = time.time() - started
+        points_per_sec = points_per_step * timed_steps / max(elapsed, 1e-9)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss_value:.4f}", psnr=f"{train_psnr:.2f}",
+                            rays_s=f"{points_per_sec / model.points_per_ray:.0f}")
+        if is_root and (step % train_cfg.log_every == 0 or step == train_cfg.steps):
+            append_metrics(run_dir, {"step": step, "loss": loss_value, "psnr": train_psnr, "lr": rates[0],
+                                     "points_per_sec": points_per_sec, "elapsed_s": time.time() - started})
+        if train_cfg.validate_every and step % train_cfg.validate_every == 0 and step < train_cfg.steps:
+            last_val = validation_record(model, scene, config, step, run_dir, is_root)
+        if step % train_cfg.checkpoint_every == 0 and step < train_cfg.steps:
+            last_checkpoint = checkpoint(step)
+    if bar is not None:
+        bar.close()
+    if step > start_step or last_checkpoint is None:
+        last_checkpoint = checkpoint(step) or last_checkpoint
+    if not stopped_early and train_cfg.validate_every:
+        last_val = validation_record(model, scene, config, step, run_dir, is_root)
+    elapsed = time.time() - started
+    return TrainResult(run_dir=run_dir, step=step, last_checkpoint=last_checkpoint, stopped_early=stopped_early,
+                       train_psnr=train_psnr, val_psnr=last_val,
+                       points_per_sec=points_per_step * timed_steps / max(elapsed, 1e-9))
+
+
+def validation_record(model, scene, config, step, run_dir, is_root) -> float:
+    record = validate(model, scene, config)
+    if is_root:
+        append_metrics(run_dir, {"step": step, **record})
+    return record["val_psnr"]
+
+
+def gather_sampler_states(sampler: RaySampler) -> list[dict[str, Any]]:
+    """Every rank's sampler state (rank order), so that a resume on the same number of ranks is exact."""
+    if not backend.in_mpi():
+        return [sampler.state_dict()]
+    from .distributed import gather_objects
+
+    return gather_objects(sampler.state_dict())
