@@ -101,6 +101,8 @@ class ExtractConfig:
     """Run directory of the trained N-sample model this run was extracted from ('' when not extracted)."""
     parent_step: int = 0
     """Step of the parent checkpoint."""
+    steps: int = 20_000
+    """Default fine-tuning steps of an extraction from a run of this preset (the reference port: 10 x 2000)."""
     sample_field_lr: float = 5e-4
     """Constant learning rate of the sample field (trunk and new head)."""
     radiance_lr: float = 5e-5
@@ -137,8 +139,29 @@ class Config:
         return config
 
 
+def nerf_sample_counts(n_samples: int) -> tuple[int, int]:
+    """NeRF's ``(n_coarse, n_importance)`` for a preset whose NeuSample takes ``n_samples`` points per ray.
+
+    The rule keeps the comparison of the paper at any size: NeRF's fine network sees as many points as
+    NeuSample's radiance field (coarse + importance = N) and they split 1 : 2 like NeRF's 64 + 128, so
+    N = 192 gives exactly NeRF's Blender configuration (64 + 128) and N = 64 gives 21 + 43. NeRF then queries
+    n_coarse + N points per ray (coarse network + fine network), NeuSample N + one sample-field pass, so the
+    MLP-cost ratio stays ≈ 0.75 at every N. Presets call this; ``--set model.n_coarse=…`` still overrides it.
+    """
+    n_coarse = max(3, int(round(n_samples / 3)))
+    return n_coarse, max(0, n_samples - n_coarse)
+
+
 def _paper() -> Config:
-    """The published configuration (official Blender config): 400k steps of 4096 rays at full resolution."""
+    """The published configuration (official Blender config): 400k steps of 4096 rays at full resolution.
+
+    With ``--model nerf`` this is NeRF's Blender configuration (64 coarse + 128 importance samples, 8x256 MLPs,
+    4096 rays per step, Adam 5e-4, white background, precrop) with four differences, kept so that the two
+    models differ only in how they sample: the learning rate decays linearly to 5e-6 over 400k steps (NeRF:
+    exponentially to 5e-5 over 500k, ``lr·0.1^(step/500k)``), density noise std 1 in training (NeRF's Blender
+    config: 0; set ``render.density_noise_std=0`` for that), 1000 precrop steps (NeRF's code: 500), and the
+    radiance MLPs are NeuSample's (skip input enters layer 4; NeRF's enters layer 5; same parameter count).
+    """
     return Config(preset="paper")
 
 
@@ -149,6 +172,7 @@ def _cpu() -> Config:
     """
     config = Config(preset="cpu")
     config.model.n_samples = 64
+    config.model.n_coarse, config.model.n_importance = nerf_sample_counts(config.model.n_samples)
     config.model.sample_field_width = 128
     config.model.radiance_width = 128
     config.train.steps = 3000
@@ -160,6 +184,7 @@ def _cpu() -> Config:
     config.train.log_every = 25
     config.train.lr_final = 5e-5
     config.render.chunk_points = 1 << 18
+    config.extract.steps = 1000
     return config
 
 
@@ -185,6 +210,7 @@ def _tiny() -> Config:
     config.train.val_views = 1
     config.train.log_every = 5
     config.render.chunk_points = 1 << 14
+    config.extract.steps = 10
     return config
 
 

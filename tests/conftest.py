@@ -1,0 +1,60 @@
+"""Shared fixtures: tiny scenes made by the tests themselves, and the path of the shared real data."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def shared_data(*parts: str) -> Path:
+    """A path under ../shared/data, or skip the test (with the reason) when that data is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"needs the shared real data at {path} (absent on this machine)")
+    return path
+
+
+def look_at(eye, target=(0.0, 0.0, 0.0), up=(0.0, 0.0, 1.0)) -> np.ndarray:
+    """4x4 camera-to-world (OpenGL: camera looks down -z) at ``eye`` looking at ``target``."""
+    eye, target, up = (np.asarray(v, np.float64) for v in (eye, target, up))
+    back = eye - target
+    back /= np.linalg.norm(back)
+    right = np.cross(up, back)
+    right /= np.linalg.norm(right)
+    true_up = np.cross(back, right)
+    c2w = np.eye(4)
+    c2w[:3, 0], c2w[:3, 1], c2w[:3, 2], c2w[:3, 3] = right, true_up, back, eye
+    return c2w
+
+
+def write_blender_scene(root: Path, size: int = 16, views: dict[str, int] | None = None,
+                        camera_angle_x: float = 0.8, seed: int = 0) -> Path:
+    """A small Blender-format scene with random RGBA images and cameras on a sphere of radius 4."""
+    views = views or {"train": 4, "val": 2, "test": 2}
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for split, n in views.items():
+        (root / split).mkdir(exist_ok=True)
+        frames = []
+        for i in range(n):
+            angle = 2 * np.pi * count / 7.0
+            count += 1
+            eye = (4 * np.cos(angle) * 0.8, 4 * np.sin(angle) * 0.8, 4 * 0.6)
+            pixels = (rng.random((size, size, 4)) * 255).astype(np.uint8)
+            Image.fromarray(pixels, "RGBA").save(root / split / f"r_{i}.png")
+            frames.append({"file_path": f"./{split}/r_{i}", "transform_matrix": look_at(eye).tolist()})
+        (root / f"transforms_{split}.json").write_text(
+            json.dumps({"camera_angle_x": camera_angle_x, "frames": frames}))
+    return root
+
+
+@pytest.fixture
+def blender_scene(tmp_path) -> Path:
+    return write_blender_scene(tmp_path / "scene")

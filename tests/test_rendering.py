@@ -1,0 +1,51 @@
+import numpy as np
+
+from jneusample.backend import jt
+from jneusample.rendering import RenderSettings, composite, exclusive_cumsum, render_weights
+
+
+def test_exclusive_cumsum():
+    x = jt.array(np.array([[1.0, 2.0, 3.0, 4.0]], np.float32))
+    np.testing.assert_allclose(exclusive_cumsum(x).numpy(), [[0.0, 1.0, 3.0, 6.0]])
+
+
+def test_composite_matches_hand_computed_weights():
+    # One ray, three samples at z = 2, 3, 5 along d with |d| = 2; densities 0.5, relu(-1) = 0, 1.
+    z = np.array([[2.0, 3.0, 5.0]], np.float32)
+    d = np.array([[0.0, 0.0, -2.0]], np.float32)
+    sigma = np.array([[0.5, -1.0, 1.0]], np.float32)
+    rgb = np.array([[[1, 0, 0], [0, 1, 0], [0, 0, 1]]], np.float32)
+    deltas = np.array([1.0 * 2, 2.0 * 2, 1e10 * 2])
+    alpha = 1 - np.exp(-np.maximum(sigma[0], 0) * deltas)  # [1 - e^-1, 0, 1]
+    transmittance = np.array([1.0, 1 - alpha[0], (1 - alpha[0]) * (1 - alpha[1])])
+    weights = alpha * transmittance
+    assert np.isclose(weights.sum(), 1.0)
+    settings = RenderSettings(near=2.0, far=6.0, white_background=False)
+    out = composite(jt.array(sigma), jt.array(rgb), jt.array(z), jt.array(d), settings)
+    np.testing.assert_allclose(out["weights"].numpy()[0], weights, rtol=1e-5)
+    np.testing.assert_allclose(out["color"].numpy()[0], weights @ rgb[0], rtol=1e-5)
+    np.testing.assert_allclose(out["depth"].numpy()[0], weights @ z[0], rtol=1e-5)
+    np.testing.assert_allclose(out["acc"].numpy()[0], 1.0, rtol=1e-5)
+
+
+def test_white_background_fills_what_is_not_opaque():
+    z = jt.array(np.array([[2.0, 3.0]], np.float32))
+    d = jt.array(np.array([[0.0, 0.0, -1.0]], np.float32))
+    zero_density = jt.array(np.full((1, 2), -5.0, np.float32))
+    rgb = jt.array(np.zeros((1, 2, 3), np.float32))
+    white = composite(zero_density, rgb, z, d, RenderSettings(2.0, 6.0, True))
+    black = composite(zero_density, rgb, z, d, RenderSettings(2.0, 6.0, False))
+    np.testing.assert_allclose(white["color"].numpy(), [[1.0, 1.0, 1.0]])
+    np.testing.assert_allclose(black["color"].numpy(), [[0.0, 0.0, 0.0]])
+
+
+def test_noise_is_added_before_the_relu():
+    tau = jt.array(np.array([[0.0, 1.0]], np.float32))
+    np.testing.assert_allclose(render_weights(tau).numpy(), [[0.0, 1 - np.exp(-1.0)]], rtol=1e-6)
+    z = jt.array(np.array([[2.0, 3.0]], np.float32))
+    d = jt.array(np.array([[0.0, 0.0, -1.0]], np.float32))
+    sigma = jt.array(np.array([[-1.0, -1.0]], np.float32))
+    rgb = jt.array(np.ones((1, 2, 3), np.float32))
+    noise = jt.array(np.array([[2.0, 0.0]], np.float32))  # lifts the first density to 1
+    out = composite(sigma, rgb, z, d, RenderSettings(2.0, 6.0, False), noise=noise)
+    np.testing.assert_allclose(out["weights"].numpy()[0], [1 - np.exp(-1.0), 0.0], rtol=1e-5)

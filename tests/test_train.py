@@ -1,0 +1,123 @@
+"""Training: smoke run, bit-exact resume, refusing to overwrite, kill -9 + resume."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import REPO, write_blender_scene
+from jneusample.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint
+from jneusample.cli import main
+from jneusample.config import apply_overrides, preset
+from jneusample.data import load_scene
+from jneusample.errors import InputError
+from jneusample.train import train
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory):
+    root = write_blender_scene(tmp_path_factory.mktemp("scene") / "s", size=12)
+    return load_scene(root, quiet=True)
+
+
+def tiny(**overrides):
+    config = preset("tiny")
+    return apply_overrides(config, [f"{k}={v}" for k, v in overrides.items()])
+
+
+def test_two_step_smoke_training_writes_a_run(tmp_path, scene):
+    run = tmp_path / "run"
+    result = train(tiny(**{"train.steps": 2, "train.log_every": 1}), scene, run, progress=False)
+    assert result.step == 2 and np.isfinite(result.train_psnr)
+    assert json.loads((run / "config.json").read_text())["train"]["steps"] == 2
+    lines = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [l["step"] for l in lines if "loss" in l] == [1, 2]
+    state = load_checkpoint(latest_checkpoint(run))
+    assert state["step"] == 2 and "optimizer" in state and "sampler_per_rank" in state and "config" in state
+
+
+def _weights(run):
+    return load_checkpoint(latest_checkpoint(run))["model"]
+
+
+def test_resume_is_bit_exact(tmp_path, scene):
+    """2000 steps in one go == 1000 steps, then resume for 1000 more (identical weights on the CPU)."""
+    settings = {"train.steps": 2000, "train.checkpoint_every": 1000, "train.log_every": 1000,
+                "train.rays_per_step": 16, "train.precrop_steps": 1000}
+    train(tiny(**settings), scene, tmp_path / "once", progress=False)
+    first = tiny(**{**settings, "train.steps": 1000})
+    train(first, scene, tmp_path / "twice", progress=False)
+    train(tiny(**settings), scene, tmp_path / "twice", resume=True, progress=False)
+    a, b = _weights(tmp_path / "once"), _weights(tmp_path / "twice")
+    assert a.keys() == b.keys()
+    for name in a:
+        assert np.array_equal(a[name], b[name]), name
+
+
+def test_out_with_a_different_config_is_refused_and_untouched(tmp_path, scene):
+    run = tmp_path / "run"
+    train(tiny(**{"train.steps": 2}), scene, run, progress=False)
+    before = sorted(p.name for p in (run / "checkpoints").iterdir()), (run / "config.json").read_text()
+    with pytest.raises(InputError, match="different config"):
+        train(tiny(**{"train.steps": 2, "model.n_samples": 4}), scene, run, progress=False)
+    with pytest.raises(InputError, match="already holds a trained run"):
+        train(tiny(**{"train.steps": 2}), scene, run, progress=False)
+    after = sorted(p.name for p in (run / "checkpoints").iterdir()), (run / "config.json").read_text()
+    assert before == after
+
+
+def test_resume_without_checkpoint_is_refused(tmp_path, scene):
+    with pytest.raises(InputError, match="no checkpoint"):
+        train(tiny(), scene, tmp_path / "empty", resume=True, progress=False)
+
+
+def test_checkpoint_of_another_model_shape_is_refused(tmp_path, scene):
+    from jneusample.checkpoint import load_model_state
+    from jneusample.models import build_model
+
+    run = tmp_path / "run"
+    train(tiny(**{"train.steps": 1}), scene, run, progress=False)
+    other = build_model(tiny(**{"model.radiance_width": 16}).model)
+    with pytest.raises(InputError, match="another model shape"):
+        load_model_state(other, load_checkpoint(latest_checkpoint(run))["model"], latest_checkpoint(run))
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    code = main(["train", "--data", str(tmp_path / "nope"), "--preset", "tiny", "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("error: ") and "\n" not in err and "nope" in err
+    code = main(["train", "--preset", "tiny", "--resume", "--out", str(tmp_path / "r2")])
+    assert code == 2 and "no checkpoint" in capsys.readouterr().err
+    code = main(["train", "--preset", "tiny", "--set", "train.steps=abc", "--out", str(tmp_path / "r3")])
+    assert code == 2 and "train.steps" in capsys.readouterr().err
+
+
+def test_kill_minus_9_then_resume_loses_at_most_one_interval(tmp_path):
+    root = write_blender_scene(tmp_path / "scene", size=12)
+    run = tmp_path / "run"
+    base = [sys.executable, "-m", "jneusample", "train", "--data", str(root), "--preset", "tiny",
+            "--out", str(run), "--no-progress", "--set", "train.checkpoint_every=5", "--set", "train.log_every=5"]
+    process = subprocess.Popen(base + ["--steps", "100000"], cwd=REPO, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and len(list_checkpoints(run)) < 2:
+            time.sleep(0.2)
+        assert list_checkpoints(run), "no checkpoint appeared"
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    last_step, last = list_checkpoints(run)[-1]
+    assert load_checkpoint(last)["step"] == last_step  # the newest file is complete, never torn
+    lost = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])["step"] - last_step
+    assert lost <= 5
+    done = subprocess.run(base + ["--steps", str(last_step + 7), "--resume"], cwd=REPO, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert list_checkpoints(run)[-1][0] == last_step + 7
+    steps = [json.loads(l)["step"] for l in (run / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(steps) and len(steps) == len(set(steps))  # no duplicated log lines after resume
