@@ -17,6 +17,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import sys
 import warnings
 
@@ -93,6 +94,11 @@ import jittor as jt  # noqa: E402  (must follow the environment set-up above)
 
 if DEVICE == "cuda":
     jt.flags.use_cuda = 1
+
+# Jittor's native signal handler quits the whole process when *any* child process ends by a signal (it is
+# meant for its data-loader workers, which we do not use). Our children are ffmpeg, COLMAP or a training
+# run killed on purpose, so restore the default disposition.
+signal.signal(signal.SIGCHLD, signal.SIG_DFL)
 
 
 def in_mpi() -> bool:

@@ -28,7 +28,7 @@ def render_settings(scene: Scene, config: Config, training: bool) -> RenderSetti
     return RenderSettings(
         near=scene.near, far=scene.far, white_background=scene.white_background,
         last_interval=config.render.last_interval,
-        density_noise_std=config.render.density_noise_std if training else 0.0,
+        density_noise_std=config.render.density_noise_std if training else 0.0, perturb=training,
     )
 
 
@@ -104,10 +104,11 @@ def prepare_run_dir(run_dir: Path, config: Config, resume: bool) -> tuple[Config
 
 def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = False,
           max_minutes: float | None = None, progress: bool = True, scene_info: dict[str, Any] | None = None,
-          initial_model: dict[str, np.ndarray] | None = None) -> TrainResult:
+          initial_model: dict[str, np.ndarray] | None = None, stop_at: int | None = None) -> TrainResult:
     """Train (or resume) a run in ``run_dir`` until ``config.train.steps`` or ``max_minutes``.
 
     ``initial_model`` (parameter arrays) starts a new run from given weights (sample field extraction).
+    ``stop_at`` ends this invocation (with a checkpoint) at that step, leaving the schedule untouched.
     Only rank 0 of an MPI job writes files; every rank draws its own rays (sampler stream = rank).
     """
     run_dir = Path(run_dir)
@@ -171,7 +172,7 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
         }, keep=train_cfg.keep_checkpoints)
 
     while step < train_cfg.steps:
-        if deadline is not None and time.time() >= deadline:
+        if (deadline is not None and time.time() >= deadline) or (stop_at is not None and step >= stop_at):
             stopped_early = True
             break
         rates = set_learning_rates(optimizer, groups, step)

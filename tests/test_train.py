@@ -49,8 +49,8 @@ def test_resume_is_bit_exact(tmp_path, scene):
     settings = {"train.steps": 2000, "train.checkpoint_every": 1000, "train.log_every": 1000,
                 "train.rays_per_step": 16, "train.precrop_steps": 1000}
     train(tiny(**settings), scene, tmp_path / "once", progress=False)
-    first = tiny(**{**settings, "train.steps": 1000})
-    train(first, scene, tmp_path / "twice", progress=False)
+    train(tiny(**settings), scene, tmp_path / "twice", progress=False, stop_at=1000)
+    assert latest_checkpoint(tmp_path / "twice").name == "step_00001000.ckpt"
     train(tiny(**settings), scene, tmp_path / "twice", resume=True, progress=False)
     a, b = _weights(tmp_path / "once"), _weights(tmp_path / "twice")
     assert a.keys() == b.keys()

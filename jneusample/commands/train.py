@@ -26,6 +26,8 @@ def register(subparsers) -> None:
     parser.add_argument("--steps", type=int, default=None, help="training steps (default: the preset's)")
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="stop (with a checkpoint) after this many minutes of training")
+    parser.add_argument("--stop-at", type=int, default=None,
+                        help="end this invocation at this step (with a checkpoint); --resume continues it")
     parser.add_argument("--out", default=None, help="run directory (default: runs/<scene>-<preset>)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -58,7 +60,7 @@ def run(args) -> int:
     info = {"data": str(data.resolve()), "format": scene.format, "factor": config.data.factor,
             "height": scene.intrinsics.height, "width": scene.intrinsics.width}
     result = train(config, scene, out, resume=args.resume, max_minutes=args.max_minutes,
-                   progress=not args.no_progress, scene_info=info)
+                   progress=not args.no_progress, scene_info=info, stop_at=args.stop_at)
     summary = {"run_dir": str(out), "step": result.step, "checkpoint": str(result.last_checkpoint),
                "stopped_early": result.stopped_early, "train_psnr": result.train_psnr,
                "val_psnr": result.val_psnr, "points_per_sec": result.points_per_sec}
