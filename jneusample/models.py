@@ -9,9 +9,9 @@ inverse-CDF fine samples. Both expose the same interface to the trainer, evaluat
 """
 from __future__ import annotations
 
-from jittor import nn
+from .backend import jt  # noqa: F401  (configures Jittor before it is imported)
+from jittor import nn  # noqa: E402
 
-from .backend import jt
 from .config import ModelConfig
 from .fields.radiance import RadianceField
 from .fields.sample_field import SampleField

@@ -1,9 +1,9 @@
 """The ReLU MLP trunk that both fields use: ``depth`` layers of ``width`` with one skip connection."""
 from __future__ import annotations
 
-from jittor import nn
+from ..backend import jt  # noqa: F401  (configures Jittor before it is imported)
+from jittor import nn  # noqa: E402
 
-from ..backend import jt
 
 
 class SkipMLP(nn.Module):

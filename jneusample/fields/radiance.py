@@ -1,9 +1,9 @@
 """The NeRF radiance field: point (+ view direction) → raw density and RGB."""
 from __future__ import annotations
 
-from jittor import nn
+from ..backend import jt  # noqa: F401  (configures Jittor before it is imported)
+from jittor import nn  # noqa: E402
 
-from ..backend import jt
 from .encoding import encoded_dims, positional_encoding
 from .mlp import SkipMLP
 

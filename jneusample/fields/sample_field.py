@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import numpy as np
-from jittor import nn
+from ..backend import jt  # noqa: F401  (configures Jittor before it is imported)
+from jittor import nn  # noqa: E402
 
-from ..backend import jt
 from .encoding import encoded_dims, positional_encoding
 from .mlp import SkipMLP
 
