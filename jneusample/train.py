@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from . import backend
+from . import backend, distributed
 from .backend import jt
-from .checkpoint import latest_checkpoint, load_checkpoint, load_model_state, model_state, save_checkpoint
+from .checkpoint import checkpoint_dir, latest_checkpoint, load_checkpoint, load_model_state, model_state, save_checkpoint
 from .config import RESUMABLE_KEYS, Config, differences
 from .data.sampler import RaySampler
 from .data.scene import Scene
@@ -43,14 +43,18 @@ def validation_views(count: int, available: int) -> list[int]:
 
 
 def validate(model, scene: Scene, config: Config) -> dict[str, float]:
-    """Mean PSNR over a few validation views (the val split, else test)."""
+    """Mean PSNR over a few validation views (the val split, else test).
+
+    Under MPI the views are shared out among the ranks and the PSNRs gathered (collective: every rank calls it).
+    """
     split = "val" if "val" in scene.splits else "test"
     views = scene.split(split)
     settings = render_settings(scene, config, training=False)
     psnrs = []
-    for index in validation_views(config.train.val_views, len(views)):
+    for index in distributed.shard(validation_views(config.train.val_views, len(views))):
         image = render_image(model, scene, views.c2w[index], settings, config.render.chunk_points, keep=("color",))
         psnrs.append(psnr_from_mse(float(np.mean((image["color"] - views.images[index]) ** 2))))
+    psnrs = sum(distributed.gather_objects(psnrs), [])
     return {"val_psnr": float(np.mean(psnrs)), "val_views": len(psnrs), "val_split": split}
 
 
@@ -63,6 +67,10 @@ class TrainResult:
     train_psnr: float
     val_psnr: float | None
     points_per_sec: float
+    world_size: int = 1
+    """MPI ranks that trained (1 without mpirun)."""
+    effective_rays_per_step: int = 0
+    """Rays per optimizer step over all ranks: rays_per_step × world_size."""
 
 
 def prepare_run_dir(run_dir: Path, config: Config, resume: bool) -> tuple[Config, Path | None]:
@@ -116,7 +124,8 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
     config, resume_from = prepare_run_dir(run_dir, config, resume)
     train_cfg = config.train
 
-    jt.set_global_seed(train_cfg.seed)  # initialisation (identical on every rank)
+    # Initialisation, identical on every rank: Jittor would add rank·2591 to the seed under MPI.
+    jt.set_global_seed(train_cfg.seed, different_seed_for_mpi=False)
     model = build_model(config.model)
     groups = param_groups(model, config)
     optimizer = make_optimizer(groups)
@@ -136,16 +145,24 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
         start_step = int(state["step"])
     elif initial_model is not None:
         load_model_state(model, initial_model, run_dir)
+    # Every rank starts from rank 0's parameters (Jittor's own step-0 broadcast comes after the first
+    # gradients, which each rank would have computed on its own initialisation).
+    distributed.broadcast_parameters(model)
+    distributed.note_initial_parameters(model)  # test hook ($JNEUSAMPLE_PARAM_DIGEST_DIR)
 
     if is_root:
         run_dir.mkdir(parents=True, exist_ok=True)
+        # Temporaries of a checkpoint write cut short by a crash or a killed MPI job (never valid checkpoints).
+        for stale in checkpoint_dir(run_dir).glob(".step_*.ckpt.*.tmp"):
+            stale.unlink(missing_ok=True)
         write_config(run_dir, config)
         if scene_info is not None:
             write_scene_info(run_dir, scene_info)
         truncate_metrics(run_dir, start_step)
 
     settings = render_settings(scene, config, training=True)
-    points_per_step = train_cfg.rays_per_step * model.points_per_ray * backend.world_size()
+    effective_rays = distributed.effective_rays_per_step(train_cfg.rays_per_step)
+    points_per_step = effective_rays * model.points_per_ray
     deadline = time.time() + max_minutes * 60.0 if max_minutes else None
     bar = None
     if progress and is_root:
@@ -162,17 +179,24 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
     stopped_early = False
 
     def checkpoint(step_now: int) -> Path | None:
-        states = gather_sampler_states(sampler)
+        # Collective under MPI: every rank sends its sampler state and parameter digest; rank 0 writes.
+        states, digests = gather_sampler_states(sampler, model)
+        distributed.check_parameters_in_sync(model, digests)
         if not is_root:
             return None
         return save_checkpoint(run_dir, {
             "step": step_now, "config": config.to_dict(), "model": model_state(model),
             "optimizer": optimizer_state(optimizer), "sampler_per_rank": states,
-            "world_size": backend.world_size(), "time": time.time(),
+            "world_size": backend.world_size(), "param_digest_per_rank": digests, "time": time.time(),
         }, keep=train_cfg.keep_checkpoints)
 
+    if initial_model is not None and resume_from is None:
+        last_checkpoint = checkpoint(0)  # the starting point of a fine-tuning run, for comparison and resume
+
     while step < train_cfg.steps:
-        if (deadline is not None and time.time() >= deadline) or (stop_at is not None and step >= stop_at):
+        # Under MPI the ranks must agree on stopping, or one would wait for the others' gradients for ever.
+        out_of_time = deadline is not None and distributed.any_rank(time.time() >= deadline)
+        if out_of_time or (stop_at is not None and step >= stop_at):
             stopped_early = True
             break
         rates = set_learning_rates(optimizer, groups, step)
@@ -183,6 +207,7 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
         outputs = model(Rays.from_numpy(batch.origins, batch.directions, batch.view_dirs), settings)
         loss = model.loss(outputs, jt.array(batch.target))
         optimizer.step(loss)
+        distributed.sync_parameters(model)  # MPI: run this step's gradient all-reduces now, on every rank
         step += 1
         loss_value = float(loss.item())
         color_mse = float(((outputs["color"] - jt.array(batch.target)) ** 2).mean().item()) \
@@ -197,9 +222,10 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
                             rays_s=f"{points_per_sec / model.points_per_ray:.0f}")
         if is_root and (step % train_cfg.log_every == 0 or step == train_cfg.steps):
             append_metrics(run_dir, {"step": step, "loss": loss_value, "psnr": train_psnr, "lr": rates[0],
-                                     "points_per_sec": points_per_sec, "elapsed_s": time.time() - started})
+                                     "points_per_sec": points_per_sec, "elapsed_s": time.time() - started,
+                                     "world_size": backend.world_size(), "effective_rays_per_step": effective_rays})
         if train_cfg.validate_every and step % train_cfg.validate_every == 0 and step < train_cfg.steps:
-            last_val = validation_record(model, scene, config, step, run_dir, is_root)
+            last_val = validation_record(model, scene, config, step, run_dir, is_root, time.time() - started)
         if step % train_cfg.checkpoint_every == 0 and step < train_cfg.steps:
             last_checkpoint = checkpoint(step)
     if bar is not None:
@@ -207,24 +233,28 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
     if step > start_step or last_checkpoint is None:
         last_checkpoint = checkpoint(step) or last_checkpoint
     if not stopped_early and train_cfg.validate_every:
-        last_val = validation_record(model, scene, config, step, run_dir, is_root)
+        last_val = validation_record(model, scene, config, step, run_dir, is_root, time.time() - started)
+    distributed.dump_parameter_digest(model, step)  # test hook ($JNEUSAMPLE_PARAM_DIGEST_DIR), every rank
     elapsed = time.time() - started
     return TrainResult(run_dir=run_dir, step=step, last_checkpoint=last_checkpoint, stopped_early=stopped_early,
                        train_psnr=train_psnr, val_psnr=last_val,
-                       points_per_sec=points_per_step * timed_steps / max(elapsed, 1e-9))
+                       points_per_sec=points_per_step * timed_steps / max(elapsed, 1e-9),
+                       world_size=backend.world_size(), effective_rays_per_step=effective_rays)
 
 
-def validation_record(model, scene, config, step, run_dir, is_root) -> float:
+def validation_record(model, scene, config, step, run_dir, is_root, elapsed: float) -> float:
+    """Validate, log ``{"step", "val_psnr", ..., "elapsed_s"}`` (training seconds of this invocation)."""
     record = validate(model, scene, config)
     if is_root:
-        append_metrics(run_dir, {"step": step, **record})
+        append_metrics(run_dir, {"step": step, **record, "elapsed_s": elapsed})
     return record["val_psnr"]
 
 
-def gather_sampler_states(sampler: RaySampler) -> list[dict[str, Any]]:
-    """Every rank's sampler state (rank order), so that a resume on the same number of ranks is exact."""
+def gather_sampler_states(sampler: RaySampler, model=None) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every rank's sampler state (rank order), so that a resume on the same number of ranks is exact, and
+    every rank's parameter digest (empty without ``model`` or outside MPI). One collective under MPI."""
     if not backend.in_mpi():
-        return [sampler.state_dict()]
-    from .distributed import gather_objects
-
-    return gather_objects(sampler.state_dict())
+        return [sampler.state_dict()], []
+    digest = distributed.parameter_digest(model) if model is not None else ""
+    pairs = distributed.gather_objects((sampler.state_dict(), digest))
+    return [state for state, _ in pairs], ([d for _, d in pairs] if model is not None else [])

@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Copy a trained run into pretrained/<name>/ with a model-only checkpoint (no optimizer state: ~3x smaller).
+
+    python scripts/package_pretrained.py RUN_DIR pretrained/NAME [--data-as ../shared/data/nerf_synthetic/lego]
+
+The copy keeps config.json, scene.json (with the data path rewritten to --data-as, relative to the repository
+root, so that `jneusample eval --run pretrained/NAME` works from a checkout), metrics.jsonl and the eval reports
+(results.json / results.md, not the PNGs). `--resume` is not possible from such a checkpoint; eval, render,
+plot-samples and extract are.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from jneusample.checkpoint import atomic_write_bytes, latest_checkpoint, load_checkpoint  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run")
+    parser.add_argument("dest")
+    parser.add_argument("--data-as", default=None, help="data path to record in scene.json")
+    args = parser.parse_args()
+    run, dest = Path(args.run), Path(args.dest)
+    checkpoint = latest_checkpoint(run)
+    if checkpoint is None:
+        print(f"error: {run}: no checkpoint", file=sys.stderr)
+        return 2
+    state = load_checkpoint(checkpoint)
+    slim = {k: v for k, v in state.items() if k not in ("optimizer", "sampler_per_rank")}
+    dest.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(dest / "checkpoints" / checkpoint.name, pickle.dumps(slim, protocol=pickle.HIGHEST_PROTOCOL))
+    for name in ("config.json", "metrics.jsonl"):
+        if (run / name).exists():
+            shutil.copy2(run / name, dest / name)
+    info = json.loads((run / "scene.json").read_text())
+    if args.data_as:
+        info["data"] = args.data_as
+    (dest / "scene.json").write_text(json.dumps(info, indent=2) + "\n")
+    for report in run.glob("eval_*"):
+        (dest / report.name).mkdir(exist_ok=True)
+        for name in ("results.json", "results.md"):
+            if (report / name).exists():
+                shutil.copy2(report / name, dest / report.name / name)
+    print(f"packaged {checkpoint} -> {dest}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
