@@ -1,0 +1,39 @@
+import json
+
+import pytest
+
+from jneusample.config import Config, apply_overrides, differences, preset
+from jneusample.errors import InputError
+
+
+def test_presets_and_overrides():
+    config = apply_overrides(preset("cpu"), ["train.steps=1e3", "model.n_samples=32", "render.density_noise_std=0",
+                                             "model.inverse_depth=true"])
+    assert config.train.steps == 1000 and config.model.n_samples == 32
+    assert config.render.density_noise_std == 0.0 and config.model.inverse_depth is True
+    paper = preset("paper")
+    assert (paper.model.n_samples, paper.train.steps, paper.train.rays_per_step) == (192, 400_000, 4096)
+    assert (paper.train.lr, paper.train.lr_final, paper.train.precrop_steps) == (5e-4, 5e-6, 1000)
+
+
+@pytest.mark.parametrize("item, message", [
+    ("train.stepz=3", "unknown config key"),
+    ("steps=3", "unknown config key"),
+    ("train.steps", "expected key=value"),
+    ("train.steps=2.5", "expects a int"),
+    ("model.inverse_depth=maybe", "true/false"),
+    ("train.steps=0", "train.steps must be >= 1"),
+    ("model.kind=gan", "model.kind"),
+])
+def test_bad_overrides_are_one_line_errors(item, message):
+    with pytest.raises(InputError, match=message):
+        apply_overrides(preset("tiny"), [item])
+
+
+def test_config_round_trips_through_json():
+    config = apply_overrides(preset("cpu"), ["model.n_samples=40"])
+    again = Config.from_dict(json.loads(config.to_json()))
+    assert again == config and differences(config, again) == []
+    assert differences(config, preset("cpu")) == ["model.n_samples"]
+    with pytest.raises(InputError, match="unknown config section"):
+        Config.from_dict({"modle": {}})
