@@ -74,7 +74,13 @@ def _configure() -> None:
     if not use_gpu:
         os.environ["nvcc_path"] = ""
     os.environ.setdefault("use_cutt", "0")
-    os.environ.setdefault("use_nccl", "0" if "OMPI_COMM_WORLD_SIZE" not in os.environ else "1")
+    # NCCL would be downloaded at first use (no network here); Jittor then all-reduces through MPI instead.
+    os.environ.setdefault("use_nccl", "0")
+    local_rank = os.environ.get("OMPI_COMM_WORLD_LOCAL_RANK")
+    if use_gpu and local_rank is not None and "CUDA_VISIBLE_DEVICES" not in os.environ:
+        # One GPU per MPI rank on each host, round-robin (otherwise every rank would use GPU 0).
+        gpus = len(glob.glob("/dev/nvidia[0-9]*")) or 1
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(int(local_rank) % gpus)
     if os.environ.get("JNEUSAMPLE_VERBOSE", "0") != "1":
         os.environ.setdefault("log_silent", "1")
     ONEDNN_AVAILABLE = _wire_onednn()
@@ -90,7 +96,15 @@ def _configure() -> None:
 
 _configure()
 
-import jittor as jt  # noqa: E402  (must follow the environment set-up above)
+from .distributed import check_mpi_environment, mpi_import_failed, mpi_requested  # noqa: E402  (no Jittor)
+
+check_mpi_environment()  # under mpirun without a usable MPI: a one-line error instead of Jittor's traceback
+try:
+    import jittor as jt  # noqa: E402  (must follow the environment set-up above)
+except Exception as _exc:  # noqa: BLE001  (only reworded under mpirun, where MPI is the likely cause)
+    if mpi_requested():
+        raise mpi_import_failed(_exc) from _exc
+    raise
 
 if DEVICE == "cuda":
     jt.flags.use_cuda = 1

@@ -177,9 +177,12 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
     train_psnr = float("nan")
     started, timed_steps = time.time(), 0
     stopped_early = False
+    saved_step = start_step if resume_from is not None else None  # same on every rank (paths are rank 0's)
 
     def checkpoint(step_now: int) -> Path | None:
         # Collective under MPI: every rank sends its sampler state and parameter digest; rank 0 writes.
+        nonlocal saved_step
+        saved_step = step_now
         states, digests = gather_sampler_states(sampler, model)
         distributed.check_parameters_in_sync(model, digests)
         if not is_root:
@@ -230,7 +233,7 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
             last_checkpoint = checkpoint(step)
     if bar is not None:
         bar.close()
-    if step > start_step or last_checkpoint is None:
+    if step > start_step or saved_step is None:  # decided alike on every rank: checkpoint() is collective
         last_checkpoint = checkpoint(step) or last_checkpoint
     if not stopped_early and train_cfg.validate_every:
         last_val = validation_record(model, scene, config, step, run_dir, is_root, time.time() - started)

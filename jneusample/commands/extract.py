@@ -33,6 +33,10 @@ def run(args) -> int:
     check_writable_dir(out)
     result = extract(args.run, args.samples, out, steps=args.steps, resume=args.resume,
                      max_minutes=args.max_minutes, progress=not args.no_progress)
+    from .. import backend
+
+    if backend.rank() != 0:
+        return 0
     print(json.dumps({"run_dir": str(out), "step": result.step, "checkpoint": str(result.last_checkpoint),
                       "stopped_early": result.stopped_early, "train_psnr": result.train_psnr,
                       "val_psnr": result.val_psnr}))

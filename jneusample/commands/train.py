@@ -63,6 +63,11 @@ def run(args) -> int:
                    progress=not args.no_progress, scene_info=info, stop_at=args.stop_at)
     summary = {"run_dir": str(out), "step": result.step, "checkpoint": str(result.last_checkpoint),
                "stopped_early": result.stopped_early, "train_psnr": result.train_psnr,
-               "val_psnr": result.val_psnr, "points_per_sec": result.points_per_sec}
-    print(json.dumps(summary))
+               "val_psnr": result.val_psnr, "points_per_sec": result.points_per_sec,
+               "world_size": result.world_size, "rays_per_step": config.train.rays_per_step,
+               "effective_rays_per_step": result.effective_rays_per_step}
+    from .. import backend
+
+    if backend.rank() == 0:  # one summary per job, not one per MPI rank
+        print(json.dumps(summary))
     return 0
