@@ -61,8 +61,10 @@ class RenderConfig:
     """Std of the Gaussian noise added to raw densities while training (0 at evaluation)."""
     last_interval: float = 1e10
     """Length given to the interval after the last sample (NeRF's 'infinity')."""
-    chunk_points: int = 1 << 19
-    """Points per radiance-field chunk when rendering whole images (bounds memory)."""
+    chunk_points: int = 1 << 18
+    """Points per radiance-field chunk when rendering whole images (bounds memory). Measured on the CPU
+    (docs/performance.md): peak host memory ≈ 90 MiB + 3.6 KiB per chunk point, so 2^18 keeps an 800x800 render
+    near 1 GiB; smaller chunks were slower (per-chunk overhead), 2^19 needs ~2 GiB."""
 
 
 @dataclass
@@ -168,18 +170,19 @@ def _paper() -> Config:
 def _cpu() -> Config:
     """Sized for ~20 minutes on 2 CPU cores at ~100x100 pixels (see docs/benchmarks.md for cost and quality).
 
-    Half-width MLPs, 64 samples, 1024 rays per step; the schedule shape (precrop, linear decay) is the paper's.
+    Half-width MLPs, 64 samples, 1024 rays per step, 1500 steps; the schedule's shape (precrop for the first
+    10 %, linear decay to lr/10) is the paper's, compressed so that the decay completes within the budget.
     """
     config = Config(preset="cpu")
     config.model.n_samples = 64
     config.model.n_coarse, config.model.n_importance = nerf_sample_counts(config.model.n_samples)
     config.model.sample_field_width = 128
     config.model.radiance_width = 128
-    config.train.steps = 3000
+    config.train.steps = 1500  # ~20 minutes at ~75k training points/s (docs/benchmarks.md)
     config.train.rays_per_step = 1024
-    config.train.precrop_steps = 300
-    config.train.checkpoint_every = 500
-    config.train.validate_every = 1000
+    config.train.precrop_steps = 150
+    config.train.checkpoint_every = 250
+    config.train.validate_every = 500
     config.train.val_views = 4
     config.train.log_every = 25
     config.train.lr_final = 5e-5

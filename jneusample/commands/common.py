@@ -14,12 +14,21 @@ def add_set_option(parser: argparse.ArgumentParser) -> None:
 
 
 def check_writable_dir(path: Path) -> None:
-    """Fail early, with the path in the message, when results could not be written there."""
+    """Fail early, with the path in the message, when results could not be written under ``path``.
+
+    Tries to create (and remove) a scratch file in the nearest existing folder: ``os.access`` says yes to
+    root even where writes fail (read-only mounts, /proc).
+    """
+    import tempfile
+
     path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{path}: exists and is not a folder")
     probe = path
     while not probe.exists():
         probe = probe.parent
-    import os
-
-    if not probe.is_dir() or not os.access(probe, os.W_OK):
-        raise InputError(f"{path}: output location is not writable")
+    try:
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError:
+        raise InputError(f"{path}: output location is not writable") from None

@@ -18,6 +18,7 @@ def register(subparsers) -> None:
     parser.add_argument("--checkpoint", default=None, help="checkpoint file (default: the run's latest)")
     parser.add_argument("--lpips", default="alex,vgg",
                         help="LPIPS nets to compute: alex,vgg | alex | vgg | none")
+    parser.add_argument("--out", default=None, help="report folder (default: RUN/eval_<split>)")
     parser.add_argument("--no-images", action="store_true", help="do not write the PNGs")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -36,11 +37,17 @@ def parse_nets(text: str) -> tuple[str, ...]:
 
 
 def run(args) -> int:
-    from ..evaluate import EvalOptions, evaluate
+    from pathlib import Path
+
     from .. import backend
+    from ..evaluate import EvalOptions, evaluate
+    from .common import check_writable_dir
+
+    out_dir = Path(args.out) if args.out else Path(args.run) / f"eval_{args.split}"
+    check_writable_dir(out_dir)
 
     options = EvalOptions(split=args.split, skip=args.skip, factor=args.factor, lpips_nets=parse_nets(args.lpips),
-                          save_images=not args.no_images, data=args.data)
+                          save_images=not args.no_images, data=args.data, out_dir=out_dir)
     results = evaluate(args.run, options, checkpoint=args.checkpoint, progress=not args.no_progress)
     if backend.rank() == 0:
         brief = {k: v for k, v in results.items() if k != "per_image"}

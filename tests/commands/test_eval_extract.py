@@ -110,3 +110,13 @@ def test_extract_resume_and_bad_sample_counts(trained, tmp_path, capsys):
                      "--no-progress"]) == 2
         assert "1 < N_e < N" in capsys.readouterr().err
     assert main(["extract", "--run", str(tmp_path / "missing"), "--samples", "3", "--no-progress"]) == 2
+
+
+def test_eval_refuses_an_unwritable_output(trained, tmp_path, capsys):
+    run, _ = trained
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["eval", "--run", str(run), "--out", str(blocker), "--lpips", "none", "--no-progress"]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    assert main(["eval", "--run", str(run), "--out", "/proc/jneusample", "--lpips", "none", "--no-progress"]) == 2
+    assert "not writable" in capsys.readouterr().err
