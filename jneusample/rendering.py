@@ -27,6 +27,8 @@ class RenderSettings:
     """Length of the interval behind the last sample."""
     density_noise_std: float = 0.0
     """Std of the Gaussian noise on raw densities (training only)."""
+    perturb: bool = False
+    """Training: jitter sampling that has a random variant (NeRF's stratified and inverse-CDF samples)."""
 
 
 @dataclass
@@ -107,6 +109,35 @@ def nn_relu(x: jt.Var) -> jt.Var:
     return jt.maximum(x, 0.0)
 
 
+def chunk_rays_of(model, chunk_points: int) -> int:
+    """Rays per chunk: as many as keep the chunk at about ``chunk_points`` MLP points (at least one)."""
+    return max(1, chunk_points // max(1, model.points_per_ray))
+
+
+def render_rays(model, origins: np.ndarray, directions: np.ndarray, view_dirs: np.ndarray,
+                settings: RenderSettings, chunk_points: int,
+                keep: tuple[str, ...] = ("color", "depth", "acc")) -> dict[str, np.ndarray]:
+    """Render R rays (NumPy (R, 3) arrays as :func:`scene_rays` returns them) in chunks of about
+    ``chunk_points`` MLP points; returns the outputs named in ``keep`` as NumPy arrays with R rows.
+
+    Chunks start at multiples of :func:`chunk_rays_of` from the first ray given. Memory is bounded by the
+    chunk size: the rays go to the device once, each chunk's outputs come back as soon as it is computed.
+    """
+    count = int(origins.shape[0])
+    chunk_rays = chunk_rays_of(model, chunk_points)
+    parts: dict[str, list[np.ndarray]] = {key: [] for key in keep}
+    with jt.no_grad():
+        all_rays = Rays.from_numpy(origins, directions, view_dirs)  # one host→device copy, not one per chunk
+        for start in range(0, count, chunk_rays):
+            stop = min(start + chunk_rays, count)
+            rays = Rays(all_rays.origins[start:stop], all_rays.directions[start:stop], all_rays.view_dirs[start:stop])
+            outputs = model(rays, settings)
+            jt.sync([outputs[key] for key in keep])  # one execution per chunk, not one per output
+            for key in keep:
+                parts[key].append(outputs[key].numpy())
+    return {key: np.concatenate(parts[key], axis=0) for key in keep}
+
+
 def render_image(model, scene, c2w: np.ndarray, settings: RenderSettings, chunk_points: int,
                  keep: tuple[str, ...] = ("color", "depth", "acc")) -> dict[str, np.ndarray]:
     """Render every pixel of one camera with ``model`` in chunks of about ``chunk_points`` MLP points.
@@ -116,17 +147,5 @@ def render_image(model, scene, c2w: np.ndarray, settings: RenderSettings, chunk_
     """
     h, w = scene.intrinsics.height, scene.intrinsics.width
     origins, directions, view_dirs = scene_rays(scene, c2w)
-    chunk_rays = max(1, chunk_points // max(1, model.points_per_ray))
-    parts: dict[str, list[np.ndarray]] = {key: [] for key in keep}
-    with jt.no_grad():
-        for start in range(0, h * w, chunk_rays):
-            stop = min(start + chunk_rays, h * w)
-            rays = Rays.from_numpy(origins[start:stop], directions[start:stop], view_dirs[start:stop])
-            outputs = model(rays, settings)
-            for key in keep:
-                parts[key].append(outputs[key].numpy())
-    out = {}
-    for key in keep:
-        array = np.concatenate(parts[key], axis=0)
-        out[key] = array.reshape((h, w) + array.shape[1:])
-    return out
+    out = render_rays(model, origins, directions, view_dirs, settings, chunk_points, keep)
+    return {key: array.reshape((h, w) + array.shape[1:]) for key, array in out.items()}

@@ -222,7 +222,7 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{loss_value:.4f}", psnr=f"{train_psnr:.2f}",
-                            rays_s=f"{points_per_sec / model.points_per_ray:.0f}")
+                            rays_s=f"{points_per_sec / model.points_per_ray:.0f}", refresh=False)
         if is_root and (step % train_cfg.log_every == 0 or step == train_cfg.steps):
             append_metrics(run_dir, {"step": step, "loss": loss_value, "psnr": train_psnr, "lr": rates[0],
                                      "points_per_sec": points_per_sec, "elapsed_s": time.time() - started,

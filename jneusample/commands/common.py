@@ -23,7 +23,7 @@ def check_writable_dir(path: Path) -> None:
 
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise InputError(f"{path}: exists and is not a folder")
+        raise InputError(f"{path}: output location is not writable (it exists and is not a folder)")
     probe = path
     while not probe.exists():
         probe = probe.parent

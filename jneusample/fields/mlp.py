@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..backend import jt  # noqa: F401  (configures Jittor before it is imported)
 from jittor import nn  # noqa: E402
 
+from .fused import fused_linear  # noqa: E402
 
 
 class SkipMLP(nn.Module):
@@ -12,6 +13,7 @@ class SkipMLP(nn.Module):
     The official NeuSample layout: layer ``skip`` (= depth // 2) takes width + in_dims inputs. The
     concatenation is never materialised: ``[h, x] @ W = h @ W_h + x @ W_x``, so layer ``skip`` is applied as two
     matmuls on slices of its weight (same parameters and values as the concatenating form, less copying).
+    Under ``jt.no_grad()`` on the CPU each layer is one oneDNN matmul with bias and ReLU fused (``fused.py``).
     """
 
     def __init__(self, in_dims: int, width: int, depth: int, skip: int | None = None):
@@ -26,15 +28,31 @@ class SkipMLP(nn.Module):
             layers.append(nn.Linear(fan_in, width))
         self.layers = nn.ModuleList(layers)
 
-    def execute(self, x: jt.Var) -> jt.Var:
-        """x: (P, in_dims) → (P, width)."""
+    def execute(self, x: jt.Var, input_columns: jt.Var | None = None) -> jt.Var:
+        """x: (P, in_dims) → (P, width).
+
+        ``input_columns`` (in_dims,) int32, optional: x holds the inputs in another column order, column i of x
+        being input ``input_columns[i]`` of the weights (see ``encoding.block_order``). The weights' input
+        columns are gathered to match (a (width, in_dims) copy), so the result is that of the reordered input.
+        """
         h = x
         for index, layer in enumerate(self.layers):
             if index == self.skip and index > 0:
                 weight = layer.weight  # (width, width + in_dims), activation part first
-                h = nn.matmul_transpose(h, weight[:, : self.width]) + nn.matmul_transpose(x, weight[:, self.width:])
-                h = h + layer.bias
+                input_weight = weight[:, self.width:]
+                if input_columns is not None:
+                    input_weight = input_weight[:, input_columns]
+                terms = [(x, input_weight), (h, weight[:, : self.width])]
+            elif index == 0 and input_columns is not None:
+                terms = [(h, layer.weight[:, input_columns])]
             else:
-                h = layer(h)
-            h = nn.relu(h)
+                terms = [(h, layer.weight)]
+            # inference on the CPU: one oneDNN matmul with the bias and ReLU fused in (fields/fused.py)
+            fused = fused_linear(terms, layer.bias, relu=True)
+            if fused is not None:
+                h = fused
+                continue
+            h = sum((nn.matmul_transpose(inputs, weight) for inputs, weight in terms[1:]),
+                    nn.matmul_transpose(*terms[0]))
+            h = nn.relu(h + layer.bias)
         return h

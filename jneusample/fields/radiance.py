@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..backend import jt  # noqa: F401  (configures Jittor before it is imported)
 from jittor import nn  # noqa: E402
 
-from .encoding import encoded_dims, positional_encoding
+from .encoding import block_order, encoded_dims, positional_encoding, positional_encoding_blocks
 from .mlp import SkipMLP
 
 
@@ -33,16 +33,25 @@ class RadianceField(nn.Module):
             view_dirs: (R, 3) unit view directions (one per ray: every point of a ray shares it).
         Returns:
             raw density (R, N) and colour (R, N, 3) in (0, 1).
+
+        Computed in an order that does less work than the layer-by-layer description, with the same values to
+        float rounding (see docs/performance.md): γ(x) in block column order with the trunk's input weights
+        permuted to match; ``feature_out`` has no activation, so it and the feature part of ``color_hidden``
+        are one linear map, applied as the product W_cf·W_f (128×256) instead of two layers (−256×256
+        multiply-adds per point); the view-direction part of ``color_hidden`` runs once per ray.
         """
         rays, n_points = points.shape[0], points.shape[1]
-        h = self.trunk(positional_encoding(points.reshape([rays * n_points, 3]), self.position_freqs))
+        encoded = positional_encoding_blocks(points.reshape([rays * n_points, 3]), self.position_freqs)
+        h = self.trunk(encoded, input_columns=jt.array(block_order(self.position_freqs)))
         density = self.density_out(h).reshape([rays, n_points])
-        feature = self.feature_out(h)
-        # [feature, γ(d)] @ W = feature @ W_f + γ(d) @ W_d: the view term is computed once per ray and broadcast
-        # over the ray's points instead of being concatenated to every point.
-        weight = self.color_hidden.weight
-        view_term = nn.matmul_transpose(positional_encoding(view_dirs, self.view_freqs), weight[:, self.width:])
-        hidden = nn.matmul_transpose(feature, weight[:, : self.width]).reshape([rays, n_points, -1])
-        hidden = nn.relu(hidden + view_term.unsqueeze(1) + self.color_hidden.bias)
+        weight = self.color_hidden.weight  # (width/2, width + view dims): feature part first
+        feature_weight = weight[:, : self.width]
+        # [W_f h + b_f, γ(d)] @ W_c = h @ (W_cf W_f)ᵀ + (W_cf b_f + b_c + γ(d) @ W_cd): per point, then per ray
+        fused_weight = jt.matmul(feature_weight, self.feature_out.weight)  # (width/2, width)
+        per_ray = nn.matmul_transpose(positional_encoding(view_dirs, self.view_freqs), weight[:, self.width:])
+        per_ray = per_ray + self.color_hidden.bias + nn.matmul_transpose(
+            self.feature_out.bias.unsqueeze(0), feature_weight)  # (R, width/2)
+        hidden = nn.matmul_transpose(h, fused_weight).reshape([rays, n_points, -1])
+        hidden = nn.relu(hidden + per_ray.unsqueeze(1))
         color = jt.sigmoid(self.color_out(hidden.reshape([rays * n_points, -1]))).reshape([rays, n_points, 3])
         return density, color
