@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from .common import add_set_option, check_writable_dir
@@ -48,6 +49,10 @@ def build_config(args):
     return apply_overrides(config, args.overrides)
 
 
+def _llff_without_full_size(data: Path) -> bool:
+    return (data / "poses_bounds.npy").exists() and not (data / "images").is_dir() and (data / "images_8").is_dir()
+
+
 def run(args) -> int:
     from ..data import DEMO_SCENE, load_scene
     from ..train import train
@@ -56,6 +61,10 @@ def run(args) -> int:
     data = Path(args.data) if args.data else DEMO_SCENE
     out = Path(args.out) if args.out else Path("runs") / f"{data.name}-{config.preset}"
     check_writable_dir(out)
+    if args.factor is None and config.data.factor == 1 and _llff_without_full_size(data):
+        # LLFF scenes usually ship only downscaled images; the standard protocol trains at factor 8.
+        config.data.factor = 8
+        print("note: LLFF scene without full-size images/: using --factor 8 (the standard protocol)", file=sys.stderr)
     scene = load_scene(data, factor=config.data.factor, testskip=config.data.testskip)
     info = {"data": str(data.resolve()), "format": scene.format, "factor": config.data.factor,
             "height": scene.intrinsics.height, "width": scene.intrinsics.width}
