@@ -15,7 +15,7 @@ from jittor import nn  # noqa: E402
 from .config import ModelConfig
 from .fields.radiance import RadianceField
 from .fields.sample_field import SampleField
-from .rendering import Rays, RenderSettings, composite
+from .rendering import Rays, RenderSettings, query_and_composite
 
 
 def mse(prediction: jt.Var, target: jt.Var) -> jt.Var:
@@ -48,15 +48,7 @@ class NeuSample(nn.Module):
         return self.sample_field(rays.origins, unit_dirs, settings.near, settings.far)
 
     def execute(self, rays: Rays, settings: RenderSettings) -> dict[str, jt.Var]:
-        z = self.sample_distances(rays, settings)
-        points = rays.origins.unsqueeze(1) + rays.directions.unsqueeze(1) * z.unsqueeze(-1)  # (R, N, 3)
-        density, color = self.radiance_field(points, rays.view_dirs)
-        noise = None
-        if settings.density_noise_std > 0:
-            noise = jt.randn(density.shape) * settings.density_noise_std
-        outputs = composite(density, color, z, rays.directions, settings, noise)
-        outputs["z"] = z
-        return outputs
+        return query_and_composite(self.radiance_field, rays, self.sample_distances(rays, settings), settings)
 
     def loss(self, outputs: dict[str, jt.Var], target: jt.Var) -> jt.Var:
         return mse(outputs["color"], target)

@@ -15,7 +15,7 @@ from .config import ModelConfig
 from .errors import InputError
 from .fields.radiance import RadianceField
 from .models import mse
-from .rendering import Rays, RenderSettings, composite
+from .rendering import Rays, RenderSettings, query_and_composite
 from .samplers import inverse_cdf_samples, stratified_samples
 
 
@@ -52,14 +52,7 @@ class NeRF(nn.Module):
 
     def _render(self, field: RadianceField, rays: Rays, z: jt.Var, settings: RenderSettings) -> dict[str, jt.Var]:
         """Query ``field`` at distances z (R, N) and composite."""
-        points = rays.origins.unsqueeze(1) + rays.directions.unsqueeze(1) * z.unsqueeze(-1)  # (R, N, 3)
-        density, color = field(points, rays.view_dirs)
-        noise = None
-        if settings.density_noise_std > 0:
-            noise = jt.randn(density.shape) * settings.density_noise_std
-        outputs = composite(density, color, z, rays.directions, settings, noise)
-        outputs["z"] = z
-        return outputs
+        return query_and_composite(field, rays, z, settings)
 
     def execute(self, rays: Rays, settings: RenderSettings) -> dict[str, jt.Var]:
         z_coarse = stratified_samples(settings.near, settings.far, len(rays), self.n_coarse, settings.perturb)

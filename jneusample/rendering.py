@@ -105,6 +105,21 @@ def composite(density: jt.Var, color: jt.Var, z: jt.Var, directions: jt.Var, set
     return {"color": rgb, "depth": (weights * z).sum(-1), "acc": acc, "weights": weights}
 
 
+def query_and_composite(field, rays: Rays, z: jt.Var, settings: RenderSettings) -> dict[str, jt.Var]:
+    """Query a radiance ``field`` at distances z (R, N) along ``rays`` and composite (+ training density noise).
+
+    Points are x = o + z·d with the un-normalised d. Returns :func:`composite`'s dict plus ``z``.
+    """
+    points = rays.origins.unsqueeze(1) + rays.directions.unsqueeze(1) * z.unsqueeze(-1)  # (R, N, 3)
+    density, color = field(points, rays.view_dirs)
+    noise = None
+    if settings.density_noise_std > 0:
+        noise = jt.randn(density.shape) * settings.density_noise_std
+    outputs = composite(density, color, z, rays.directions, settings, noise)
+    outputs["z"] = z
+    return outputs
+
+
 def nn_relu(x: jt.Var) -> jt.Var:
     return jt.maximum(x, 0.0)
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import InputError
 from .images import check_same_size, downscale, read_image
-from .scene import Intrinsics, Scene, Views
+from .scene import holdout_splits, Intrinsics, Scene, Views
 
 BD_FACTOR = 0.75
 """The nearest bound is scaled to 1/BD_FACTOR (NeRF's ``bd_factor``)."""
@@ -252,15 +252,7 @@ def load_llff(root, factor: int = 8, testskip: int = 1, holdout: int = 8, ndc: b
 
     c2w = poses.astype(np.float32)
     all_views = Views(images=images, c2w=c2w, names=names)
-    if holdout and holdout > 0:
-        test_idx = np.arange(n)[::holdout]
-        train_idx = np.setdiff1d(np.arange(n), test_idx)
-        if train_idx.size == 0:
-            raise InputError(f"{poses_path}: {n} image(s) leave no training views with every {holdout}th held out")
-        held = all_views.subset(test_idx[:: max(1, testskip)])
-        splits = {"train": all_views.subset(train_idx), "val": held, "test": held}
-    else:
-        splits = {"train": all_views}
+    splits = holdout_splits(all_views, holdout, testskip, poses_path)
 
     if ndc:
         near, far = 0.0, 1.0

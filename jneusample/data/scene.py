@@ -113,3 +113,20 @@ class Scene:
 
     def with_splits(self, **splits: Views) -> "Scene":
         return replace(self, splits={**self.splits, **splits})
+
+
+def holdout_splits(views: Views, holdout: int, testskip: int, source) -> dict[str, Views]:
+    """Every ``holdout``-th view held out as 'test' (and 'val', the same views, thinned by ``testskip``);
+    the rest is 'train'. ``holdout`` ≤ 0 keeps everything for training. ``source`` names the file in errors."""
+    from ..errors import InputError
+
+    n = len(views)
+    if not holdout or holdout <= 0:
+        return {"train": views}
+    test_idx = np.arange(n)[::holdout]
+    train_idx = np.setdiff1d(np.arange(n), test_idx)
+    if train_idx.size == 0:
+        raise InputError(f"{source}: {n} view(s) leave no training views with every {holdout}th held out")
+    held = views.subset(test_idx[:: max(1, testskip)])
+    return {"train": views.subset(train_idx), "val": held, "test": held}
+

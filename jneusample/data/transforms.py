@@ -43,7 +43,7 @@ from ..errors import InputError
 from .blender import check_pose, read_json
 from .images import check_same_size, composite_on_background, downscale, read_image
 from .llff import BD_FACTOR, recenter_poses, spiral_path, view_matrix
-from .scene import Intrinsics, Scene, Views
+from .scene import holdout_splits, Intrinsics, Scene, Views
 
 CAMERA_KEYS = ("fl_x", "fl_y", "cx", "cy", "w", "h", "camera_angle_x", "camera_angle_y", "camera_model")
 UNSUPPORTED_MODELS = ("FISHEYE", "EQUIRECTANGULAR", "SPHERICAL", "FOV", "THIN_PRISM")
@@ -326,15 +326,7 @@ def load_transforms(root, factor: int = 1, testskip: int = 1, holdout: int = 8, 
         render_path = spiral_path(poses, max(near, 1e-6), far, n_frames=n_render_frames)
 
     all_views = Views(images=images, c2w=poses.astype(np.float32), names=names)
-    if holdout and holdout > 0:
-        test_idx = np.arange(n)[::holdout]
-        train_idx = np.setdiff1d(np.arange(n), test_idx)
-        if train_idx.size == 0:
-            raise InputError(f"{path}: {n} frame(s) leave no training views with every {holdout}th held out")
-        held = all_views.subset(test_idx[:: max(1, testskip)])
-        splits = {"train": all_views.subset(train_idx), "val": held, "test": held}
-    else:
-        splits = {"train": all_views}
+    splits = holdout_splits(all_views, holdout, testskip, path)
 
     return Scene(
         name=root.name, format="transforms", root=root, intrinsics=intrinsics, splits=splits,
