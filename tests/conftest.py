@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -58,3 +60,19 @@ def write_blender_scene(root: Path, size: int = 16, views: dict[str, int] | None
 @pytest.fixture
 def blender_scene(tmp_path) -> Path:
     return write_blender_scene(tmp_path / "scene")
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory) -> Path:
+    """A 4-step tiny run on the embedded demo scene (64x64), trained once for the whole session."""
+    out = tmp_path_factory.mktemp("tiny_demo_run") / "run"
+    subprocess.run([sys.executable, "-m", "jneusample", "train", "--preset", "tiny", "--steps", "4",
+                    "--out", str(out), "--no-progress"], cwd=REPO, check=True, capture_output=True)
+    return out
+
+
+def error_line(err: str) -> str:
+    """The single ``error: ...`` line a failed command printed (the loader's ``data:`` line aside)."""
+    lines = [line for line in err.strip().splitlines() if not line.startswith("data: ")]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    return lines[0]

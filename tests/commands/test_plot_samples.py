@@ -10,24 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import error_line  # noqa: F401  (shared helper)
 from jneusample.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> Path:
-    """A 4-step tiny run on the embedded demo scene (64x64), trained once for the module."""
-    out = tmp_path_factory.mktemp("plot_samples") / "run"
-    subprocess.run([sys.executable, "-m", "jneusample", "train", "--preset", "tiny", "--steps", "4",
-                    "--out", str(out), "--no-progress"], cwd=REPO, check=True, capture_output=True)
-    return out
-
-
-def error_line(err: str) -> str:
-    lines = [line for line in err.strip().splitlines() if not line.startswith("data: ")]
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    return lines[0]
 
 
 def test_png_written(run_dir, tmp_path, capsys):

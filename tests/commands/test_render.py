@@ -8,20 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from conftest import error_line  # noqa: F401  (shared helper)
 from jneusample.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 HAVE_FFMPEG = shutil.which("ffmpeg") is not None and shutil.which("ffprobe") is not None
 needs_ffmpeg = pytest.mark.skipif(not HAVE_FFMPEG, reason="needs ffmpeg and ffprobe (apt-get install ffmpeg)")
 
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> Path:
-    """A 4-step tiny run on the embedded demo scene (64x64), trained once for the module."""
-    out = tmp_path_factory.mktemp("render") / "run"
-    subprocess.run([sys.executable, "-m", "jneusample", "train", "--preset", "tiny", "--steps", "4",
-                    "--out", str(out), "--no-progress"], cwd=REPO, check=True, capture_output=True)
-    return out
 
 
 def probe(path: Path) -> tuple[int, int, int]:
@@ -33,12 +26,6 @@ def probe(path: Path) -> tuple[int, int, int]:
     width, height, frames = (int(v) for v in result.stdout.strip().split(","))
     return frames, width, height
 
-
-def error_line(err: str) -> str:
-    """The one line of a user error (the loader's "data: ..." note may precede it); no traceback."""
-    lines = [line for line in err.strip().splitlines() if not line.startswith("data: ")]
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    return lines[0]
 
 
 def leftovers(folder: Path) -> list[str]:
