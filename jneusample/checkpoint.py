@@ -10,57 +10,21 @@ a crash (even ``kill -9``) leaves either the previous checkpoint or the new one,
 """
 from __future__ import annotations
 
-import os
 import pickle
 import re
-import tempfile
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from . import safe_pickle
 from .errors import InputError
+from .fileio import atomic_write_bytes
 
 FORMAT = "jneusample-checkpoint"
 VERSION = 1
 _NAME = re.compile(r"^step_(\d{8})\.ckpt$")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file + fsync + rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results should be readable like any file
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def checkpoint_dir(run_dir: Path) -> Path:
@@ -89,11 +53,32 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     return found[-1][1] if found else None
 
 
+def non_finite_parameters(arrays: dict[str, np.ndarray]) -> list[str]:
+    """Names of the parameters holding NaN or infinity."""
+    return [name for name, value in arrays.items()
+            if np.asarray(value).dtype.kind in "fc" and not np.all(np.isfinite(value))]
+
+
 def save_checkpoint(run_dir: Path, state: dict[str, Any], keep: int = 3) -> Path:
-    """Write ``state`` as the checkpoint of ``state['step']`` and prune all but the ``keep`` newest."""
+    """Write ``state`` as the checkpoint of ``state['step']`` and prune all but the ``keep`` newest.
+
+    Non-finite parameters (a diverged run) are refused before anything is written or pruned, and older
+    checkpoints are pruned only after the new one is complete: a failure (disk full) keeps the last valid one.
+    """
+    run_dir = Path(run_dir)
+    step = int(state["step"])
+    bad = non_finite_parameters(state.get("model", {}))
+    previous = latest_checkpoint(run_dir)
+    kept = f"the last checkpoint, {previous.name}, is kept" if previous is not None else "no checkpoint was written"
+    if bad:
+        raise InputError(f"training diverged by step {step}: parameter {bad[0]} holds NaN or infinity ({kept}); "
+                         "lower train.lr and train again")
     payload = {"format": FORMAT, "version": VERSION, **state}
-    path = checkpoint_path(run_dir, int(state["step"]))
-    atomic_write_bytes(path, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+    path = checkpoint_path(run_dir, step)
+    try:
+        atomic_write_bytes(path, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+    except InputError as exc:
+        raise InputError(f"{exc} ({kept})") from None
     for _, old in list_checkpoints(run_dir)[:-keep]:
         old.unlink(missing_ok=True)
     return path
@@ -109,8 +94,10 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: checkpoint file is missing") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a folder, expected a checkpoint file") from None
+    except PermissionError:
+        raise InputError(f"{path}: checkpoint file is not readable (permission denied)") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError,
-            IndexError, KeyError, MemoryError) as exc:
+            IndexError, KeyError, MemoryError, OSError) as exc:
         raise InputError(f"{path}: not a readable JNeuSample checkpoint (truncated or foreign file: {exc})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise InputError(f"{path}: not a JNeuSample checkpoint (foreign file)")
@@ -119,7 +106,42 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     for key in ("step", "config", "model"):
         if key not in state:
             raise InputError(f"{path}: checkpoint lacks {key!r}")
+    if not isinstance(state["model"], dict):
+        raise InputError(f"{path}: checkpoint's model is not a table of parameters")
+    bad = non_finite_parameters(state["model"])
+    if bad:
+        raise InputError(f"{path}: checkpoint holds non-finite weights ({bad[0]} has NaN or infinity; "
+                         "the run diverged)")
     return state
+
+
+def load_newest_checkpoint(run_dir: Path, note: Callable[[str], None] | None = None
+                           ) -> tuple[Path, dict[str, Any]] | None:
+    """The newest of the run's checkpoints that loads, as (path, state); None when the run has none.
+
+    A newer file that does not load (truncated, foreign, non-finite) is skipped with one line through ``note``
+    (default: ``warning: ...`` on stderr) naming it and why. When none loads, the newest one's error is raised.
+    A file that disappears while we look (pruned by a trainer writing the run) is skipped silently: a newer
+    complete one has replaced it.
+    """
+    if note is None:
+        def note(message: str) -> None:
+            print(f"warning: {message}", file=sys.stderr)
+    found = list_checkpoints(run_dir)
+    first_error = None
+    for _, path in reversed(found):
+        try:
+            state = load_checkpoint(path)
+        except InputError as exc:
+            if not path.exists():
+                continue
+            first_error = first_error or exc
+            note(f"skipping {path}: {str(exc).removeprefix(str(path) + ': ')}")
+            continue
+        return path, state
+    if first_error is not None:
+        raise InputError(f"{run_dir}: no checkpoint of the run loads (newest: {first_error})")
+    return None
 
 
 def model_state(model) -> dict[str, np.ndarray]:

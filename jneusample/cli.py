@@ -31,6 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if argv is None:  # started from a shell: a training command may restart itself under mpirun (launch.py)
+        from . import launch
+
+        launch.command_line = sys.argv[1:]
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

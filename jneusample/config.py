@@ -41,6 +41,11 @@ class ModelConfig:
     'default' (the reference's default initialisation: samples start bunched mid-ray)."""
     inverse_depth: bool = False
     """Map the sorted sample field outputs linearly in disparity instead of depth (unused by the paper)."""
+    density_activation: str = "relu"
+    """How raw densities become σ ≥ 0: 'relu' (NeRF and the paper) or 'softplus' (σ = softplus(raw − 1), as in
+    mip-NeRF). ReLU has no gradient where raw + noise < 0, so a field that has learnt 'empty everywhere' (an
+    all-white image on a white background) can only leave that state through the density noise: the long
+    start plateau of small runs. softplus always passes a gradient; the shift keeps σ small at initialisation."""
     radiance_depth: int = 8
     """Hidden layers of the radiance MLP (skip connection before layer depth // 2)."""
     radiance_width: int = 256
@@ -76,7 +81,27 @@ class TrainConfig:
     lr: float = 5e-4
     """Initial Adam learning rate."""
     lr_final: float = 5e-6
-    """Learning rate reached at the last step (linear 'Poly' decay, power 1)."""
+    """Learning rate reached at the end of the schedule (linear 'Poly' decay, power 1)."""
+    warmup_fraction: float = 0.0
+    """Fraction of the schedule over which the learning rate ramps linearly from lr/10 up to lr before the
+    decay starts (0: no warm-up, the paper). A warm-up lets a small run use a higher peak rate without the
+    first large Adam steps killing the density."""
+    schedule: str = "steps"
+    """What the learning-rate schedule (warm-up and decay) runs over: 'steps' (train.steps, the paper; a run
+    is reproducible bit for bit) or 'time' (train.minutes of training wall clock: the run uses its whole time
+    budget at whatever speed the machine gives, and stops there or at train.steps, whichever comes first)."""
+    minutes: float = 0.0
+    """Time budget of a 'time' schedule, in minutes of training (``--max-minutes`` sets it). Ignored by the
+    'steps' schedule, where ``--max-minutes`` only stops the run early."""
+    cpu_processes: int = 1
+    """On a machine without a GPU, train as this many MPI ranks on this machine (``train`` and ``demo`` start
+    ``mpirun -np K`` themselves; 0 = one per core; capped at the usable cores). One Jittor process keeps only
+    ~1.3 of 2 cores busy (its element-wise kernels are single-threaded); one single-threaded rank per core keeps
+    them all busy. rays_per_step is per rank, as under any mpirun. Ignored under an explicit mpirun or on a GPU."""
+    batch_across_views: bool = False
+    """Draw each step's rays uniformly from all pixels of all training views instead of from one view (the
+    LLFF scenes always do; for Blender scenes the paper takes one view per step). Decorrelates the rays of a
+    step, which matters most for the small batches of CPU runs."""
     precrop_fraction: float = 0.5
     """Draw rays from the central crop of this size (fraction of H and W) during the first steps."""
     precrop_steps: int = 1000
@@ -168,24 +193,35 @@ def _paper() -> Config:
 
 
 def _cpu() -> Config:
-    """Sized for ~20 minutes on 2 CPU cores at ~100x100 pixels (see docs/benchmarks.md for cost and quality).
+    """Learns fast on 2 CPU cores: a recognisable 64x64 demo in 3 minutes, lego at 100x100 in 20 (docs/benchmarks.md).
 
-    Half-width MLPs, 64 samples, 1024 rays per step, 1500 steps; the schedule's shape (precrop for the first
-    10 %, linear decay to lr/10) is the paper's, compressed so that the decay completes within the budget.
+    Half-width MLPs, 2 MPI ranks of 512 rays (one per core), and a time-based schedule: warm-up over the first
+    10 % of the budget to a peak rate 8x the paper's, then linear decay to a tenth of it at the end of
+    ``train.minutes`` (20; ``--max-minutes`` changes it), however many steps the machine makes. Measured levers
+    (each on the demo scene, lego and fern; docs/benchmarks.md, "Learning fast"): the peak rate, softplus
+    density, no density noise, rays across all views, N = 32 samples.
     """
     config = Config(preset="cpu")
-    config.model.n_samples = 64
+    config.model.n_samples = 32
     config.model.n_coarse, config.model.n_importance = nerf_sample_counts(config.model.n_samples)
     config.model.sample_field_width = 128
     config.model.radiance_width = 128
-    config.train.steps = 1500  # ~20 minutes at ~75k training points/s (docs/benchmarks.md)
-    config.train.rays_per_step = 1024
-    config.train.precrop_steps = 150
+    config.model.density_activation = "softplus"
+    config.render.density_noise_std = 0.0
+    config.train.schedule = "time"
+    config.train.minutes = 20.0
+    config.train.steps = 1_000_000  # the time budget ends the run; this is only a cap
+    config.train.cpu_processes = 2
+    config.train.rays_per_step = 512  # per rank: 1024 per step with the 2 ranks
+    config.train.batch_across_views = True
+    config.train.lr = 4e-3
+    config.train.lr_final = 4e-4
+    config.train.warmup_fraction = 0.1
+    config.train.precrop_steps = 100
     config.train.checkpoint_every = 250
-    config.train.validate_every = 500
+    config.train.validate_every = 200
     config.train.val_views = 4
     config.train.log_every = 25
-    config.train.lr_final = 5e-5
     config.render.chunk_points = 1 << 18
     config.extract.steps = 1000
     return config
@@ -278,6 +314,16 @@ def apply_overrides(config: Config, overrides: list[str]) -> Config:
 
 def validate(config: Config) -> None:
     """Reject values no run can use, with the offending key in the message."""
+    import math
+
+    for section in dataclasses.fields(config):  # inf / nan would pass the range checks below (nan > 0 is False
+        values = getattr(config, section.name)  # but inf > 0 is True) and train into NaN
+        if not dataclasses.is_dataclass(values):
+            continue
+        for item in dataclasses.fields(values):
+            value = getattr(values, item.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise InputError(f"invalid config: {section.name}.{item.name} must be a finite number, got {value}")
     checks = [
         (config.data.factor >= 1, "data.factor must be >= 1"),
         (config.model.kind in ("neusample", "nerf"), "model.kind must be 'neusample' or 'nerf'"),
@@ -293,6 +339,10 @@ def validate(config: Config) -> None:
         (config.train.keep_checkpoints >= 1, "train.keep_checkpoints must be >= 1"),
         (config.train.lr > 0 and config.train.lr_final >= 0, "learning rates must be positive"),
         (config.render.chunk_points >= 1, "render.chunk_points must be >= 1"),
+        (config.model.density_activation in ("relu", "softplus"), "model.density_activation: relu or softplus"),
+        (config.train.schedule in ("steps", "time"), "train.schedule: steps or time"),
+        (0.0 <= config.train.warmup_fraction < 1.0, "train.warmup_fraction must be in [0, 1)"),
+        (config.train.minutes >= 0, "train.minutes must be >= 0"),
     ]
     for ok, message in checks:
         if not ok:
@@ -301,8 +351,10 @@ def validate(config: Config) -> None:
 
 # Keys that may differ between a run's saved config and the command that resumes it: they change how long or
 # how verbosely the run goes on, not what it computes per step.
-RESUMABLE_KEYS = {"train.steps", "train.checkpoint_every", "train.keep_checkpoints", "train.validate_every",
-                  "train.val_views", "train.log_every", "render.chunk_points", "data.testskip"}
+RESUMABLE_KEYS = {"train.steps", "train.minutes", "train.checkpoint_every", "train.keep_checkpoints",
+                  "train.validate_every", "train.val_views", "train.log_every", "render.chunk_points", "data.testskip"}
+"""``train.minutes`` (a 'time' schedule's budget, set by ``--max-minutes``) extends a run like ``train.steps``:
+the schedule is then spread over the new budget."""
 
 
 def differences(a: Config, b: Config) -> list[str]:

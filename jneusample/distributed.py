@@ -9,8 +9,8 @@ Jittor is lazy: an MPI op runs when something needs its result, not when it is w
 therefore fetches its result (``.numpy()`` or ``jt.sync``) before returning, so that the collective happens at
 the same point of the program on every rank (see ``docs/distributed.md``).
 
-Environment checks (:func:`check_mpi_environment`) run before Jittor is imported (``backend.py`` calls them)
-and must not import Jittor themselves.
+The launch checks (:func:`check_mpi_environment` and friends) live in :mod:`jneusample.startup`, which
+``backend.py`` calls before Jittor is imported; they are re-exported here.
 """
 from __future__ import annotations
 
@@ -18,95 +18,31 @@ import hashlib
 import json
 import os
 import pickle
-import shutil
 import sys
-import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-INSTALL_HINT = "install OpenMPI with: apt-get install -y openmpi-bin libopenmpi-dev"
+from . import backend
+from .startup import (  # noqa: F401  (re-exported: the launch checks used to live here)
+    INSTALL_HINT, check_mpi_environment, launcher_world_size, mpi_import_failed, mpi_problem, mpi_requested,
+)
+
 DIGEST_DIR_ENV = "JNEUSAMPLE_PARAM_DIGEST_DIR"
 """When set, :func:`dump_parameter_digest` makes every rank write ``rank<r>.json`` there (tests)."""
-
-
-# --------------------------------------------------------------------------------------------------------
-# Launch environment (no Jittor here: called before Jittor is imported)
-# --------------------------------------------------------------------------------------------------------
-
-def launcher_world_size() -> int:
-    """Number of processes the MPI launcher started (1 when not launched by mpirun)."""
-    for key in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE"):
-        value = os.environ.get(key, "")
-        if value.isdigit():
-            return int(value)
-    return 1
-
-
-def mpi_requested() -> bool:
-    """True when this process was started by an MPI launcher (OpenMPI, or MPICH/Intel MPI via PMI)."""
-    return "OMPI_COMM_WORLD_SIZE" in os.environ or "PMI_SIZE" in os.environ or "PMI_RANK" in os.environ
-
-
-def mpi_problem() -> str | None:
-    """Why Jittor could not join the MPI job this process belongs to, or None when it can (or none is asked).
-
-    Jittor recognises OpenMPI's ``mpirun`` only (it reads ``OMPI_COMM_WORLD_SIZE``) and compiles its MPI ops
-    with ``mpicc``; without ``mpicc`` its import fails with an AttributeError deep inside, and under another
-    MPI every rank would silently run the whole job on its own.
-    """
-    if not mpi_requested():
-        return None
-    size = launcher_world_size()
-    if "OMPI_COMM_WORLD_SIZE" not in os.environ:
-        return (f"started by a non-OpenMPI launcher ({size} processes, PMI_* variables set) but Jittor only "
-                f"supports OpenMPI's mpirun; {INSTALL_HINT} and launch with its mpirun")
-    if os.environ.get("use_mpi", "1") != "1":
-        return "started by mpirun but use_mpi=0 switches Jittor's MPI support off; unset use_mpi"
-    mpicc = os.environ.get("mpicc_path") or shutil.which("mpicc")
-    if not mpicc or not os.path.exists(mpicc):
-        return f"started by mpirun but mpicc (OpenMPI's compiler wrapper) is not on PATH; {INSTALL_HINT}"
-    return None
-
-
-def check_mpi_environment() -> None:
-    """Fail with a one-line message (or fall back, for ``mpirun -np 1``) when MPI is asked for but unusable."""
-    problem = mpi_problem()
-    if problem is None:
-        return
-    if launcher_world_size() <= 1:
-        # One process: run it as a plain single process (Jittor decides "MPI" from this variable alone).
-        warnings.warn(f"{problem}; running as a single process")
-        os.environ.pop("OMPI_COMM_WORLD_SIZE", None)
-        return
-    raise SystemExit(f"error: distributed run impossible: {problem} (or run without mpirun: one process)")
-
-
-def mpi_import_failed(exc: BaseException) -> SystemExit:
-    """The error to raise when ``import jittor`` failed inside an MPI job (its MPI ops did not build)."""
-    return SystemExit(
-        f"error: Jittor could not set up MPI under mpirun ({type(exc).__name__}: {exc}); "
-        f"check that `mpicc --showme` works ({INSTALL_HINT}), or run without mpirun for a single process"
-    )
 
 
 # --------------------------------------------------------------------------------------------------------
 # Rank queries and collectives
 # --------------------------------------------------------------------------------------------------------
 
-def _backend():
-    from . import backend  # imported lazily: backend imports this module before Jittor is loaded
-
-    return backend
-
-
 def rank() -> int:
-    return _backend().rank()
+    return backend.rank()
 
 
 def world_size() -> int:
-    return _backend().world_size()
+    return backend.world_size()
 
 
 def is_root() -> bool:
@@ -120,7 +56,7 @@ def shard(items: Sequence[Any]) -> list[Any]:
 
 def _all_reduce_sum(array: np.ndarray) -> np.ndarray:
     """Element-wise sum over ranks (float64 or int32 arrays; Jittor maps int64 to the wrong MPI type)."""
-    jt = _backend().jt
+    jt = backend.jt
     assert array.dtype in (np.float64, np.float32, np.int32), array.dtype
     return jt.array(array).mpi_all_reduce("add").numpy()
 
@@ -134,7 +70,7 @@ def gather_objects(obj: Any) -> list[Any]:
     Bytes are packed four to an int32 word (segments padded to whole words): 0 + w = w exactly for any
     int32 w, and int32 is a type Jittor's MPI op supports (uint8 is not).
     """
-    if not _backend().in_mpi():
+    if not backend.in_mpi():
         return [obj]
     size, me = world_size(), rank()
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
@@ -154,15 +90,26 @@ def gather_objects(obj: Any) -> list[Any]:
 
 def barrier() -> None:
     """Wait until every rank got here."""
-    if _backend().in_mpi():
+    if backend.in_mpi():
         _all_reduce_sum(np.zeros(1, np.float64))
 
 
 def any_rank(flag: bool) -> bool:
     """True on every rank when ``flag`` is true on at least one (a collective decision, e.g. stop now)."""
-    if not _backend().in_mpi():
+    if not backend.in_mpi():
         return bool(flag)
     return bool(_all_reduce_sum(np.array([1.0 if flag else 0.0]))[0] > 0)
+
+
+def mean_over_ranks(value: float) -> float:
+    """The mean of ``value`` over all ranks, the same number on every rank (collective); ``value`` outside MPI.
+
+    The trainer's clock goes through this so that every rank takes the same time-based decisions (stop now,
+    this step's learning rate) even though their local clocks differ by a few milliseconds.
+    """
+    if not backend.in_mpi():
+        return float(value)
+    return float(_all_reduce_sum(np.array([float(value)]))[0]) / backend.world_size()
 
 
 def model_vars(model) -> list[tuple[str, Any]]:
@@ -176,7 +123,6 @@ def broadcast_parameters(model, root: int = 0) -> None:
     Needed once after building or loading a model: Jittor's own step-0 broadcast (in ``Optimizer.backward``)
     runs *after* the first gradients were computed on each rank's own initialisation.
     """
-    backend = _backend()
     if not backend.in_mpi():
         return
     variables = [value for _, value in model_vars(model)]
@@ -192,7 +138,6 @@ def sync_parameters(model) -> None:
     not happen at the same point on every rank (rank 0 reads them to write a checkpoint, the others don't):
     the ranks would then wait in different collectives for ever.
     """
-    backend = _backend()
     if backend.in_mpi():
         backend.jt.sync([value for _, value in model_vars(model)])
 

@@ -1,7 +1,7 @@
 """Evaluate a run: render a split, compute metrics per image, time the renders, write a report."""
 from __future__ import annotations
 
-import json
+import contextlib
 import sys
 import time
 from dataclasses import dataclass, field
@@ -9,16 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
-from . import backend
+from . import backend, fileio
 from .backend import jt
-from .checkpoint import atomic_write_bytes, atomic_write_text
 from .data import load_scene
 from .errors import InputError
 from .rendering import render_image
 from .runs import LoadedRun, load_run, read_scene_info
 from .train import render_settings
+from .visuals import depth_to_image, error_to_image, png_bytes, to_uint8
 
 
 @dataclass
@@ -39,24 +38,6 @@ class EvalOptions:
     """Report folder (default: RUN_DIR/eval_<split>)."""
     views: list[int] = field(default_factory=list)
     """Explicit view indices (after skip); empty for all."""
-
-
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-
-
-def depth_to_image(depth: np.ndarray, acc: np.ndarray, near: float, far: float) -> np.ndarray:
-    """Depth map → 8-bit grey (near = white, far = black; empty pixels black)."""
-    normalised = 1.0 - np.clip((depth / np.maximum(acc, 1e-6) - near) / max(far - near, 1e-6), 0.0, 1.0)
-    return to_uint8(normalised * (acc > 0.5))
-
-
-def png_bytes(array: np.ndarray) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def image_metrics(prediction: np.ndarray, target: np.ndarray, lpips_nets: tuple[str, ...]) -> dict[str, float]:
@@ -81,7 +62,7 @@ def evaluate_run(run: LoadedRun, options: EvalOptions, progress: bool = True) ->
     info = read_scene_info(run.run_dir)
     factor = options.factor or int(info.get("factor", config.data.factor))
     data = options.data or info["data"]
-    scene = load_scene(data, factor=factor, testskip=1)
+    scene = load_scene(data, factor=factor, testskip=1, allow_outside=bool(info.get("allow_outside_paths")))
     views = scene.split(options.split)
     if options.skip < 1:
         raise InputError(f"--skip must be >= 1, got {options.skip}")
@@ -95,33 +76,69 @@ def evaluate_run(run: LoadedRun, options: EvalOptions, progress: bool = True) ->
 
     my_indices = shard(indices)
     iterator = my_indices
-    if progress and backend.rank() == 0:
+    is_root = backend.rank() == 0
+    if progress and is_root:
         from tqdm import tqdm
 
         iterator = tqdm(my_indices, desc=f"eval {options.split}", unit="img", dynamic_ncols=True,
                         mininterval=0.5 if sys.stderr.isatty() else 30.0)
-    for index in iterator:
-        outputs, seconds = timed_render(run.model, scene, views.c2w[index], settings, config.render.chunk_points)
-        target = views.images[index]
-        record = {"index": index, "name": views.names[index] if views.names else str(index), "sec": seconds}
-        record.update(image_metrics(outputs["color"], target, options.lpips_nets))
-        per_image.append(record)
-        if options.save_images:
-            name = record["name"].replace("/", "_")
-            error = to_uint8(np.abs(outputs["color"] - target).mean(-1) * 4.0)
-            atomic_write_bytes(out_dir / f"{name}_rgb.png", png_bytes(to_uint8(outputs["color"])))
-            atomic_write_bytes(out_dir / f"{name}_depth.png",
-                               png_bytes(depth_to_image(outputs["depth"], outputs["acc"], scene.near, scene.far)))
-            atomic_write_bytes(out_dir / f"{name}_error.png", png_bytes(error))
-    per_image = sorted(sum(gather_objects(per_image), []), key=lambda r: r["index"])
+    # Rank 0 writes everything into a staging folder that becomes out_dir only once the report is complete:
+    # a failure (disk full, Ctrl-C) leaves no half-written eval folder. Other MPI ranks send their PNGs along.
+    with contextlib.ExitStack() as stack:
+        staging = stack.enter_context(fileio.staged_folder(out_dir)) if is_root else None
+        for index in iterator:
+            outputs, seconds = timed_render(run.model, scene, views.c2w[index], settings,
+                                            config.render.chunk_points)
+            target = views.images[index]
+            record = {"index": index, "name": views.names[index] if views.names else str(index), "sec": seconds}
+            record.update(image_metrics(outputs["color"], target, options.lpips_nets))
+            per_image.append(record)
+            if options.save_images:
+                name = record["name"].replace("/", "_")
+                pngs = {
+                    f"{name}_rgb.png": png_bytes(to_uint8(outputs["color"])),
+                    f"{name}_depth.png": png_bytes(depth_to_image(outputs["depth"], outputs["acc"], scene.near,
+                                                                  scene.far)),
+                    f"{name}_error.png": png_bytes(error_to_image(outputs["color"], target)),
+                }
+                if staging is not None:
+                    _write_files(staging, pngs, out_dir)
+                else:
+                    record["_png"] = pngs
+        per_image = sorted(sum(gather_objects(per_image), []), key=lambda r: r["index"])
+        for record in per_image:
+            pngs = record.pop("_png", None)
+            if pngs and staging is not None:
+                _write_files(staging, pngs, out_dir)
+        results = _results(run, options, scene, per_image, factor)
+        if staging is not None:
+            _write_files(staging, {"results.json": (fileio.dumps(results, indent=2) + "\n").encode(),
+                                   "results.md": results_markdown(results, scene.name).encode()}, out_dir)
+    return results
+
+
+def _write_files(staging: Path, files: dict[str, bytes], shown: Path) -> None:
+    """Write ``files`` (name → bytes) into the staging folder; errors name the folder the user asked for."""
+    for name, data in files.items():
+        try:
+            fileio.atomic_write_bytes(staging / name, data)
+        except InputError as exc:
+            raise InputError(str(exc).replace(str(staging), str(shown))) from None
+
+
+def _results(run: LoadedRun, options: EvalOptions, scene, per_image: list[dict[str, Any]],
+             factor: int) -> dict[str, Any]:
+    """The report: means over ``per_image`` plus what was evaluated (non-finite values stay floats here;
+    the JSON file writes them as null)."""
+    config = run.config
     h, w = scene.intrinsics.height, scene.intrinsics.width
     metric_keys = [k for k in ("psnr", "ssim", "lpips_vgg", "lpips_alex")
                    if per_image and per_image[0].get(k) is not None]
     seconds = [r["sec"] for r in per_image]
     results = {
         "run_dir": str(run.run_dir), "checkpoint": str(run.checkpoint_path), "step": run.step,
-        "model": config.model.kind, "n_samples": run.model.points_per_ray,
-        "samples_per_ray": run.model.points_per_ray, "split": options.split, "skip": options.skip,
+        "model": config.model.kind, "points_per_ray": run.model.points_per_ray,
+        "split": options.split, "skip": options.skip,
         "n_images": len(per_image), "height": h, "width": w, "factor": factor,
         **{k: float(np.mean([r[k] for r in per_image])) for k in metric_keys},
         "sec_per_image": float(np.mean(seconds)) if seconds else float("nan"),
@@ -129,10 +146,17 @@ def evaluate_run(run: LoadedRun, options: EvalOptions, progress: bool = True) ->
         "device": backend.DEVICE, "world_size": backend.world_size(),
         "per_image": per_image,
     }
-    if backend.rank() == 0:
-        atomic_write_text(out_dir / "results.json", json.dumps(results, indent=2) + "\n")
-        atomic_write_text(out_dir / "results.md", results_markdown(results, scene.name))
     return results
+
+
+def points_per_ray_of(results: dict[str, Any]) -> int:
+    """Radiance-field queries per ray of a results.json: ``points_per_ray``, or, in files written before it
+    was named so, ``samples_per_ray`` / ``n_samples`` (the same number: for NeRF, Nc + (Nc + Ni), not a sample
+    count)."""
+    for key in ("points_per_ray", "samples_per_ray", "n_samples"):
+        if key in results:
+            return int(results[key])
+    raise KeyError("points_per_ray")
 
 
 def results_markdown(results: dict[str, Any], scene_name: str) -> str:
@@ -141,7 +165,7 @@ def results_markdown(results: dict[str, Any], scene_name: str) -> str:
         return format(results[key], fmt) if key in results else "–"
 
     lines = [
-        f"# {results['model']} (N={results['n_samples']}), {results['split']} split, "
+        f"# {results['model']} ({points_per_ray_of(results)} points per ray), {results['split']} split, "
         f"{results['n_images']} images at {results['width']}x{results['height']}, step {results['step']}",
         "",
         "| Scene | PSNR | SSIM | LPIPS (vgg) | LPIPS (alex) | Inference time per image |",

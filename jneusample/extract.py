@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from .checkpoint import model_state
+from .checkpoint import list_checkpoints, model_state
 from .config import Config
 from .data import load_scene
 from .errors import InputError
@@ -46,9 +46,10 @@ def extract(parent_dir: str | Path, n_samples: int, out_dir: str | Path, steps: 
     if Path(out_dir).resolve() == parent_dir.resolve():
         raise InputError(f"{out_dir}: --out must differ from the parent run")
     initial = None
-    if not resume:
+    if not resume or not list_checkpoints(out_dir):  # also an extraction killed before its first checkpoint
         parent.model.sample_field.replace_head(n_samples)
         initial = model_state(parent.model)
-    scene = load_scene(info["data"], factor=config.data.factor, testskip=config.data.testskip)
+    scene = load_scene(info["data"], factor=config.data.factor, testskip=config.data.testskip,
+                       allow_outside=bool(info.get("allow_outside_paths")))
     return train(config, scene, out_dir, resume=resume, max_minutes=max_minutes, progress=progress,
                  scene_info=info, initial_model=initial)

@@ -16,24 +16,45 @@ class ParamGroup:
     """Label of the group (for logs)."""
     params: list
     """Jittor parameters, each in exactly one group."""
-    lr: Callable[[int], float]
-    """Learning rate as a function of the step."""
+    lr: Callable[[float], float]
+    """Learning rate as a function of the schedule's progress in [0, 1] (see :func:`schedule_progress`)."""
 
 
-def linear_decay(lr: float, lr_final: float, steps: int) -> Callable[[int], float]:
-    """lr(step) = (lr − lr_final)·(1 − step/steps) + lr_final ('Poly' with power 1, per step)."""
-    def schedule(step: int) -> float:
-        return (lr - lr_final) * max(0.0, 1.0 - step / steps) + lr_final
+def warmup_linear_decay(lr: float, lr_final: float, warmup_fraction: float = 0.0) -> Callable[[float], float]:
+    """lr(p) for progress p ∈ [0, 1]: a linear ramp from lr/10 to lr over the first ``warmup_fraction`` of the
+    schedule, then the paper's linear ('Poly', power 1) decay from lr to ``lr_final`` over the rest.
+
+    Without warm-up this is lr(p) = (lr − lr_final)·(1 − p) + lr_final, the official per-step decay.
+    """
+    def schedule(progress: float) -> float:
+        progress = min(max(progress, 0.0), 1.0)
+        if warmup_fraction > 0 and progress < warmup_fraction:
+            return lr * (0.1 + 0.9 * progress / warmup_fraction)
+        rest = (progress - warmup_fraction) / max(1e-12, 1.0 - warmup_fraction)
+        return (lr - lr_final) * max(0.0, 1.0 - rest) + lr_final
     return schedule
 
 
-def constant(lr: float) -> Callable[[int], float]:
-    return lambda step: lr
+def constant(lr: float) -> Callable[[float], float]:
+    return lambda progress: lr
+
+
+def schedule_progress(config: Config, step: int, train_seconds: float) -> float:
+    """How far the learning-rate schedule has run, in [0, 1].
+
+    'steps' schedule: step / train.steps (a pure function of the step, so runs are reproducible). 'time'
+    schedule: training seconds / (60·train.minutes), or the step fraction if that is further along (the run
+    also ends at train.steps).
+    """
+    by_steps = step / max(1, config.train.steps)
+    if config.train.schedule == "time" and config.train.minutes > 0:
+        return min(1.0, max(by_steps, train_seconds / (60.0 * config.train.minutes)))
+    return min(1.0, by_steps)
 
 
 def param_groups(model, config: Config) -> list[ParamGroup]:
-    """Training: one group, linear decay. Extraction: sample field and radiance field at constant rates,
-    every parameter in exactly one group (the reference port put the sample-field trunk in both)."""
+    """Training: one group, warm-up then linear decay. Extraction: sample field and radiance field at constant
+    rates, every parameter in exactly one group (the reference port put the sample-field trunk in both)."""
     if config.extract.parent:
         sample_ids = {id(p) for p in model.sample_field.parameters()}
         rest = [p for p in model.parameters() if id(p) not in sample_ids]
@@ -41,8 +62,9 @@ def param_groups(model, config: Config) -> list[ParamGroup]:
             ParamGroup("sample_field", list(model.sample_field.parameters()), constant(config.extract.sample_field_lr)),
             ParamGroup("radiance_field", rest, constant(config.extract.radiance_lr)),
         ]
+    train = config.train
     return [ParamGroup("all", list(model.parameters()),
-                       linear_decay(config.train.lr, config.train.lr_final, config.train.steps))]
+                       warmup_linear_decay(train.lr, train.lr_final, train.warmup_fraction))]
 
 
 def make_optimizer(groups: list[ParamGroup]) -> jt.optim.Adam:
@@ -51,8 +73,9 @@ def make_optimizer(groups: list[ParamGroup]) -> jt.optim.Adam:
                          eps=1e-8, betas=(0.9, 0.999))
 
 
-def set_learning_rates(optimizer, groups: list[ParamGroup], step: int) -> list[float]:
-    rates = [g.lr(step) for g in groups]
+def set_learning_rates(optimizer, groups: list[ParamGroup], progress: float) -> list[float]:
+    """Set every group's rate for schedule progress ``progress`` ∈ [0, 1]; returns the rates."""
+    rates = [g.lr(progress) for g in groups]
     for pg, lr in zip(optimizer.param_groups, rates):
         pg["lr"] = lr
     return rates

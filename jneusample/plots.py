@@ -137,24 +137,39 @@ def _spread(pool: np.ndarray, count: int, width: int) -> np.ndarray:
     return pool[picked]
 
 
-def _require_samples(outputs: dict, run_dir: Path, kind: str) -> None:
-    if "z" not in outputs or "weights" not in outputs:
+SAMPLE_KEYS = ("color", "acc", "depth", "z", "weights")
+"""What :func:`collect_samples` asks the renderer for: the maps plus per-sample distances and weights."""
+BLOCK_CHUNKS = 8
+"""Render chunks per block: per block the histograms are updated and the (rays, N) arrays dropped."""
+
+
+def _render_samples(model, rays: tuple[np.ndarray, np.ndarray, np.ndarray], settings, chunk_points: int,
+                    run_dir: Path, kind: str) -> dict[str, np.ndarray]:
+    """:func:`~jneusample.rendering.render_rays` with :data:`SAMPLE_KEYS`; a model that does not return
+    matching per-sample ``z`` and ``weights`` is a one-line InputError."""
+    from .rendering import render_rays
+
+    try:
+        outputs = render_rays(model, *rays, settings, chunk_points, keep=SAMPLE_KEYS)
+    except KeyError:
         raise InputError(f"{run_dir}: the {kind} model does not return per-sample distances and weights "
-                         "('z', 'weights'), so its samples cannot be plotted")
-    if tuple(outputs["z"].shape) != tuple(outputs["weights"].shape):
-        raise InputError(f"{run_dir}: the {kind} model returns 'z' {tuple(outputs['z'].shape)} and 'weights' "
-                         f"{tuple(outputs['weights'].shape)} of different shapes, so its samples cannot be plotted")
+                         "('z', 'weights'), so its samples cannot be plotted") from None
+    if outputs["z"].shape != outputs["weights"].shape:
+        raise InputError(f"{run_dir}: the {kind} model returns 'z' {outputs['z'].shape} and 'weights' "
+                         f"{outputs['weights'].shape} of different shapes, so its samples cannot be plotted")
+    return outputs
 
 
 def collect_samples(run, scene, split: str = "test", view: int = 0, pixels: int = 6, bins: int = 50) -> SampleStudy:
     """Render one view of ``scene`` with ``run``'s model and gather what :func:`draw_samples` shows.
 
-    The whole image is rendered in chunks of about ``config.render.chunk_points`` points; per chunk only the
-    histograms are updated, so memory is bounded by the chunk size plus the (H, W) maps.
+    The image is rendered by :func:`~jneusample.rendering.render_rays` in blocks of :data:`BLOCK_CHUNKS` whole
+    chunks (about ``config.render.chunk_points`` points each, so the chunks are those of ``render_image``);
+    per block only the histograms are updated, so memory is bounded by the block plus the (H, W) maps rather
+    than growing with H·W·N.
     """
-    from .backend import jt
     from .data.rays import scene_rays
-    from .rendering import Rays
+    from .rendering import chunk_rays_of
     from .train import render_settings
 
     views = scene.split(split)
@@ -170,36 +185,30 @@ def collect_samples(run, scene, split: str = "test", view: int = 0, pixels: int 
     span = max(far - near, 1e-12)
     h, w = scene.intrinsics.height, scene.intrinsics.width
     c2w = views.c2w[view]
-    origins, directions, view_dirs = scene_rays(scene, c2w)
-    chunk = max(1, config.render.chunk_points // max(1, model.points_per_ray))
+    rays = scene_rays(scene, c2w)
+    block = BLOCK_CHUNKS * chunk_rays_of(model, config.render.chunk_points)
     edges = np.linspace(0.0, 1.0, bins + 1)
     counts = np.zeros(bins, np.float64)
     mass = np.zeros(bins, np.float64)
-    colour = np.zeros((h * w, 3), np.float32)
-    acc = np.zeros(h * w, np.float32)
-    depth = np.zeros(h * w, np.float32)
-    with jt.no_grad():
-        for start in range(0, h * w, chunk):
-            stop = min(start + chunk, h * w)
-            outputs = model(Rays.from_numpy(origins[start:stop], directions[start:stop], view_dirs[start:stop]),
-                            settings)
-            _require_samples(outputs, run.run_dir, config.model.kind)
-            colour[start:stop] = outputs["color"].numpy()
-            acc[start:stop] = outputs["acc"].numpy()
-            depth[start:stop] = outputs["depth"].numpy()
-            t = np.clip((outputs["z"].numpy() - near) / span, 0.0, 1.0).ravel()
-            counts += np.histogram(t, bins=edges)[0]
-            mass += np.histogram(t, bins=edges, weights=outputs["weights"].numpy().ravel())[0]
-        acc_map = acc.reshape(h, w)
-        chosen, background = choose_pixels(acc_map, pixels)
-        o, d, v = scene_rays(scene, c2w, chosen[:, 1], chosen[:, 0])
-        outputs = model(Rays.from_numpy(o, d, v), settings)
-        z, weights = outputs["z"].numpy(), outputs["weights"].numpy()
+    maps: dict[str, list[np.ndarray]] = {"color": [], "acc": [], "depth": []}
+    for start in range(0, h * w, block):
+        part = tuple(array[start:start + block] for array in rays)
+        outputs = _render_samples(model, part, settings, config.render.chunk_points, run.run_dir, config.model.kind)
+        for key, chunks in maps.items():
+            chunks.append(outputs[key])
+        t = np.clip((outputs["z"] - near) / span, 0.0, 1.0).ravel()
+        counts += np.histogram(t, bins=edges)[0]
+        mass += np.histogram(t, bins=edges, weights=outputs["weights"].ravel())[0]
+    colour, acc, depth = (np.concatenate(maps[key]) for key in ("color", "acc", "depth"))
+    acc_map = acc.reshape(h, w)
+    chosen, background = choose_pixels(acc_map, pixels)
+    picked = _render_samples(model, scene_rays(scene, c2w, chosen[:, 1], chosen[:, 0]), settings,
+                             config.render.chunk_points, run.run_dir, config.model.kind)
     return SampleStudy(
         scene_name=scene.name, split=split, view=view, view_name=views.names[view] if views.names else str(view),
         model_kind=config.model.kind, step=run.step, near=near, far=far, ndc=scene.ndc,
         image=np.clip(colour.reshape(h, w, 3), 0.0, 1.0), acc=acc_map, depth=depth.reshape(h, w),
-        pixels=chosen, background=background, z=z, weights=weights,
+        pixels=chosen, background=background, z=picked["z"], weights=picked["weights"],
         bin_edges=edges, sample_counts=counts, weight_mass=mass,
     )
 
@@ -316,7 +325,7 @@ def study_samples(run, split: str = "test", view: int = 0, pixels: int = 6, bins
 
 def save_figure(fig, path: str | Path, dpi: int = 110) -> Path:
     """Write ``fig`` as PNG to ``path`` atomically (rendered in memory, then temp file + rename)."""
-    from .checkpoint import atomic_write_bytes
+    from .fileio import atomic_write_bytes
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)

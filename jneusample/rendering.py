@@ -29,6 +29,19 @@ class RenderSettings:
     """Std of the Gaussian noise on raw densities (training only)."""
     perturb: bool = False
     """Training: jitter sampling that has a random variant (NeRF's stratified and inverse-CDF samples)."""
+    density_activation: str = "relu"
+    """Raw density → σ: 'relu' (NeRF, the paper) or 'softplus' (softplus(raw − 1)); see :func:`activate_density`."""
+
+
+def render_settings(scene, config, training: bool) -> RenderSettings:
+    """Compositing settings of a run: geometry from the scene, noise (training only) and the density activation
+    from the config."""
+    return RenderSettings(
+        near=scene.near, far=scene.far, white_background=scene.white_background,
+        last_interval=config.render.last_interval,
+        density_noise_std=config.render.density_noise_std if training else 0.0, perturb=training,
+        density_activation=config.model.density_activation,
+    )
 
 
 @dataclass
@@ -97,7 +110,7 @@ def composite(density: jt.Var, color: jt.Var, z: jt.Var, directions: jt.Var, set
     deltas = deltas * jt.sqrt((directions * directions).sum(-1, keepdims=True))
     if noise is not None:
         density = density + noise
-    weights = render_weights(nn_relu(density) * deltas)
+    weights = render_weights(activate_density(density, settings.density_activation) * deltas)
     acc = weights.sum(-1)
     rgb = (weights.unsqueeze(-1) * color).sum(1)
     if settings.white_background:
@@ -120,8 +133,17 @@ def query_and_composite(field, rays: Rays, z: jt.Var, settings: RenderSettings) 
     return outputs
 
 
-def nn_relu(x: jt.Var) -> jt.Var:
-    return jt.maximum(x, 0.0)
+def activate_density(raw: jt.Var, activation: str = "relu") -> jt.Var:
+    """σ ≥ 0 from raw densities: 'relu' max(raw, 0), or 'softplus' log(1 + exp(raw − 1)).
+
+    The shift by −1 (mip-NeRF's choice) starts an untrained field nearly transparent (σ ≈ 0.3 at raw ≈ 0);
+    unlike ReLU, softplus has a gradient everywhere, so densities pushed below zero can come back.
+    """
+    if activation == "softplus":
+        shifted = raw - 1.0
+        # log(1 + e^x) = max(x, 0) + log(1 + e^−|x|): no overflow for large x
+        return jt.maximum(shifted, 0.0) + jt.log(1.0 + jt.exp(-jt.abs(shifted)))
+    return jt.maximum(raw, 0.0)
 
 
 def chunk_rays_of(model, chunk_points: int) -> int:

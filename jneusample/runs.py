@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import atomic_write_text, latest_checkpoint, load_checkpoint, load_model_state
-from .config import Config
+from . import fileio
+from .checkpoint import list_checkpoints, load_checkpoint, load_model_state, load_newest_checkpoint
+from .config import RESUMABLE_KEYS, Config, differences
 from .errors import InputError
 
 
@@ -26,46 +27,105 @@ def config_path(run_dir: Path) -> Path:
 
 def read_config(run_dir: Path) -> Config:
     path = config_path(run_dir)
-    try:
-        values = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: missing (is {run_dir} a JNeuSample run directory?)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not valid JSON ({exc})") from None
+    values = fileio.read_json(path, missing=f"missing (is {run_dir} a JNeuSample run directory?)")
+    if not isinstance(values, dict):
+        raise InputError(f"{path}: expected a JSON object")
     return Config.from_dict(values, source=str(path))
 
 
 def write_config(run_dir: Path, config: Config) -> None:
-    atomic_write_text(config_path(run_dir), config.to_json() + "\n")
+    fileio.atomic_write_text(config_path(run_dir), config.to_json() + "\n")
 
 
 def write_scene_info(run_dir: Path, info: dict[str, Any]) -> None:
-    atomic_write_text(Path(run_dir) / "scene.json", json.dumps(info, indent=2) + "\n")
+    fileio.write_json(Path(run_dir) / "scene.json", info)
 
 
 def read_scene_info(run_dir: Path) -> dict[str, Any]:
     path = Path(run_dir) / "scene.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: missing (is {run_dir} a JNeuSample run directory?)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not valid JSON ({exc})") from None
+    info = fileio.read_json(path, missing=f"missing (is {run_dir} a JNeuSample run directory?)")
+    if not isinstance(info, dict) or "data" not in info:
+        raise InputError(f"{path}: expected a JSON object with the scene's 'data' folder")
+    return info
 
 
 def append_metrics(run_dir: Path, record: dict[str, Any]) -> None:
-    with open(Path(run_dir) / "metrics.jsonl", "a", encoding="utf-8") as out:
-        out.write(json.dumps(record) + "\n")
+    """Append one strict-JSON line to ``metrics.jsonl`` (a NaN loss is logged as null)."""
+    fileio.append_line(Path(run_dir) / "metrics.jsonl", fileio.dumps(record))
+
+
+def _step_of(line: str) -> int | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record.get("step", 0) if isinstance(record, dict) and isinstance(record.get("step", 0), int) else None
 
 
 def truncate_metrics(run_dir: Path, after_step: int) -> None:
-    """Drop log lines of steps after ``after_step`` (work lost by a crash is logged again on resume)."""
+    """Drop log lines of steps after ``after_step`` (work lost by a crash is logged again on resume), and any
+    line that is not a JSON record (cut short by a full disk or a crash)."""
     path = Path(run_dir) / "metrics.jsonl"
     if not path.exists():
         return
-    kept = [line for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip() and json.loads(line).get("step", 0) <= after_step]
-    atomic_write_text(path, "".join(line + "\n" for line in kept))
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    kept = [line for line in lines if line.strip() and (_step_of(line) or 0) <= after_step
+            and _step_of(line) is not None]
+    if kept != lines:
+        fileio.atomic_write_text(path, "".join(line + "\n" for line in kept))
+
+
+def prepare_run_dir(run_dir: Path, config: Config, resume: bool,
+                    note=None) -> tuple[Config, Path | None]:
+    """Check ``run_dir`` against the request; returns the config to use and the checkpoint to resume from.
+
+    Without ``resume`` an existing run is never overwritten: a different config, or any checkpoint, is an
+    error. With ``resume`` the saved config wins, and only :data:`~jneusample.config.RESUMABLE_KEYS` may
+    differ (the preset included: a different preset is a different config). Extending a run is
+    ``--steps N --resume`` with N larger than the checkpoint's step; the learning-rate schedule is then
+    recomputed over the new total N (bit-exact continuation only when N is unchanged). A run that has a
+    config but no checkpoint yet (killed before its first one) resumes from step 0. The newest checkpoint
+    that loads is used; newer unreadable ones are skipped with a note. Nothing is written here.
+    """
+    run_dir = Path(run_dir)
+    saved_exists = config_path(run_dir).exists()
+    if not resume:
+        if saved_exists:
+            saved = read_config(run_dir)
+            changed = differences(saved, config)
+            if changed:
+                raise InputError(
+                    f"{config_path(run_dir)}: --out holds a run made with a different config "
+                    f"({', '.join(changed[:5])}); use another --out, or --resume to continue that run"
+                )
+        found = list_checkpoints(run_dir)
+        if found:
+            raise InputError(f"{run_dir}: already holds a trained run ({found[-1][1].name}); "
+                             "pass --resume to continue it or choose another --out")
+        return config, None
+    if not saved_exists:
+        if list_checkpoints(run_dir):
+            raise InputError(f"{config_path(run_dir)}: missing, so the run cannot be resumed")
+        raise InputError(f"{run_dir}: --resume given but the run has no checkpoint to resume from "
+                         "(and no config.json)")
+    saved = read_config(run_dir)
+    changed = [key for key in differences(saved, config) if key not in RESUMABLE_KEYS]
+    if changed:
+        raise InputError(
+            f"{config_path(run_dir)}: cannot resume with a different config ({', '.join(changed[:5])}); "
+            "only steps, logging and checkpoint intervals may change on resume"
+        )
+    newest = load_newest_checkpoint(run_dir, note=note)
+    step = int(newest[1]["step"]) if newest is not None else 0
+    if config.train.steps != saved.train.steps and config.train.steps <= step:
+        raise InputError(
+            f"--steps {config.train.steps}: the run is already at step {step}; to extend it pass --steps larger "
+            f"than {step} (nothing was changed)"
+        )
+    for key in RESUMABLE_KEYS:  # take the new values of the harmless keys
+        section, name = key.split(".")
+        setattr(getattr(saved, section), name, getattr(getattr(config, section), name))
+    return saved, (newest[0] if newest is not None else None)
 
 
 @dataclass
@@ -82,17 +142,26 @@ class LoadedRun:
 
 
 def load_run(run_dir: str | Path, checkpoint: str | Path | None = None) -> LoadedRun:
-    """Config + model with the run's latest (or the given) checkpoint loaded; clear errors otherwise."""
+    """Config + model with the run's newest loadable (or the given) checkpoint; clear errors otherwise.
+
+    Safe on a run being trained: only complete checkpoints carry a final name, and one pruned while we look is
+    skipped for the newer one that replaced it.
+    """
     from .models import build_model
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise InputError(f"{run_dir}: run directory does not exist")
     config = read_config(run_dir)
-    path = Path(checkpoint) if checkpoint else latest_checkpoint(run_dir)
-    if path is None:
-        raise InputError(f"{run_dir}: run has no checkpoint yet (train it first, or pass --resume to a training run)")
-    state = load_checkpoint(path)
+    if checkpoint:
+        path = Path(checkpoint)
+        state = load_checkpoint(path)
+    else:
+        newest = load_newest_checkpoint(run_dir)
+        if newest is None:
+            raise InputError(f"{run_dir}: run has no checkpoint yet (train it first, or pass --resume to a "
+                             "training run)")
+        path, state = newest
     model = build_model(config.model)
     load_model_state(model, state["model"], path)
     return LoadedRun(run_dir=run_dir, config=config, model=model, checkpoint=state, checkpoint_path=path)

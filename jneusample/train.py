@@ -10,26 +10,17 @@ from typing import Any
 
 import numpy as np
 
-from . import backend, distributed
+from . import backend, distributed, runguard
 from .backend import jt
-from .checkpoint import checkpoint_dir, latest_checkpoint, load_checkpoint, load_model_state, model_state, save_checkpoint
-from .config import RESUMABLE_KEYS, Config, differences
+from .checkpoint import checkpoint_dir, load_checkpoint, load_model_state, model_state, save_checkpoint
+from .config import Config
 from .data.sampler import RaySampler
 from .data.scene import Scene
-from .errors import InputError
 from .models import build_model
-from .optim import load_optimizer_state, make_optimizer, optimizer_state, param_groups, set_learning_rates
-from .rendering import Rays, RenderSettings, render_image
-from .runs import append_metrics, config_path, read_config, truncate_metrics, write_config, write_scene_info
-
-
-def render_settings(scene: Scene, config: Config, training: bool) -> RenderSettings:
-    """Compositing settings: geometry from the scene, noise from the config (training only)."""
-    return RenderSettings(
-        near=scene.near, far=scene.far, white_background=scene.white_background,
-        last_interval=config.render.last_interval,
-        density_noise_std=config.render.density_noise_std if training else 0.0, perturb=training,
-    )
+from .optim import (load_optimizer_state, make_optimizer, optimizer_state, param_groups, schedule_progress,
+                    set_learning_rates)
+from .rendering import Rays, render_image, render_settings  # noqa: F401  (render_settings: re-exported)
+from .runs import append_metrics, prepare_run_dir, truncate_metrics, write_config, write_scene_info
 
 
 def psnr_from_mse(mse: float) -> float:
@@ -71,45 +62,11 @@ class TrainResult:
     """MPI ranks that trained (1 without mpirun)."""
     effective_rays_per_step: int = 0
     """Rays per optimizer step over all ranks: rays_per_step × world_size."""
+    stop_signal: int = 0
+    """The signal (SIGINT, SIGTERM, SIGHUP) that stopped training after a checkpoint; 0 when none did."""
 
 
-def prepare_run_dir(run_dir: Path, config: Config, resume: bool) -> tuple[Config, Path | None]:
-    """Check ``run_dir`` against the request; returns the config to use and the checkpoint to resume from.
-
-    Without ``--resume`` an existing run is never overwritten: a different config, or any checkpoint, is an
-    error. With ``--resume`` the saved config wins; options that would change what a step computes are refused.
-    """
-    run_dir = Path(run_dir)
-    saved_exists = config_path(run_dir).exists()
-    checkpoint = latest_checkpoint(run_dir) if run_dir.exists() else None
-    if not resume:
-        if saved_exists:
-            saved = read_config(run_dir)
-            changed = differences(saved, config)
-            if changed:
-                raise InputError(
-                    f"{config_path(run_dir)}: --out holds a run made with a different config "
-                    f"({', '.join(changed[:5])}); use another --out, or --resume to continue that run"
-                )
-        if checkpoint is not None:
-            raise InputError(f"{run_dir}: already holds a trained run ({checkpoint.name}); "
-                             "pass --resume to continue it or choose another --out")
-        return config, None
-    if checkpoint is None:
-        raise InputError(f"{run_dir}: --resume given but the run has no checkpoint to resume from")
-    saved = read_config(run_dir)
-    changed = [key for key in differences(saved, config) if key not in RESUMABLE_KEYS and key != "preset"]
-    if changed and config.preset == saved.preset:
-        raise InputError(
-            f"{config_path(run_dir)}: cannot resume with a different config ({', '.join(changed[:5])}); "
-            "only steps, logging and checkpoint intervals may change on resume"
-        )
-    for key in RESUMABLE_KEYS:  # take the new values of the harmless keys
-        section, name = key.split(".")
-        setattr(getattr(saved, section), name, getattr(getattr(config, section), name))
-    return saved, checkpoint
-
-
+@runguard.guarded  # rank 0 holds the run directory's lock; SIGINT/SIGTERM/SIGHUP stop after a step
 def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = False,
           max_minutes: float | None = None, progress: bool = True, scene_info: dict[str, Any] | None = None,
           initial_model: dict[str, np.ndarray] | None = None, stop_at: int | None = None) -> TrainResult:
@@ -121,7 +78,11 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
     """
     run_dir = Path(run_dir)
     is_root = backend.rank() == 0
+    if max_minutes and config.train.schedule == "time":
+        config.train.minutes = float(max_minutes)  # the time budget the schedule runs over
     config, resume_from = prepare_run_dir(run_dir, config, resume)
+    if config.train.schedule == "time" and config.train.minutes > 0:
+        max_minutes = config.train.minutes
     train_cfg = config.train
 
     # Initialisation, identical on every rank: Jittor would add rank·2591 to the seed under MPI.
@@ -130,8 +91,9 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
     groups = param_groups(model, config)
     optimizer = make_optimizer(groups)
     sampler = RaySampler(scene, train_cfg.rays_per_step, train_cfg.precrop_fraction, train_cfg.precrop_steps,
-                         seed=train_cfg.seed, stream=backend.rank())
+                         seed=train_cfg.seed, stream=backend.rank(), across_views=train_cfg.batch_across_views)
     start_step = 0
+    seconds_before = 0.0  # training seconds of earlier invocations (a 'time' schedule continues from them)
     if resume_from is not None:
         state = load_checkpoint(resume_from)
         load_model_state(model, state["model"], resume_from)
@@ -143,6 +105,7 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
         else:  # a different number of ranks: continue with fresh, distinct streams
             sampler.rng = np.random.Generator(np.random.PCG64([train_cfg.seed, backend.rank(), state["step"]]))
         start_step = int(state["step"])
+        seconds_before = float(state.get("train_seconds", 0.0))
     elif initial_model is not None:
         load_model_state(model, initial_model, run_dir)
     # Every rank starts from rank 0's parameters (Jittor's own step-0 broadcast comes after the first
@@ -163,7 +126,7 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
     settings = render_settings(scene, config, training=True)
     effective_rays = distributed.effective_rays_per_step(train_cfg.rays_per_step)
     points_per_step = effective_rays * model.points_per_ray
-    deadline = time.time() + max_minutes * 60.0 if max_minutes else None
+    budget_seconds = max_minutes * 60.0 if max_minutes else None
     bar = None
     if progress and is_root:
         from tqdm import tqdm
@@ -177,6 +140,7 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
     train_psnr = float("nan")
     started, timed_steps = time.time(), 0
     stopped_early = False
+    stop_signal = 0
     saved_step = start_step if resume_from is not None else None  # same on every rank (paths are rank 0's)
 
     def checkpoint(step_now: int) -> Path | None:
@@ -191,6 +155,7 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
             "step": step_now, "config": config.to_dict(), "model": model_state(model),
             "optimizer": optimizer_state(optimizer), "sampler_per_rank": states,
             "world_size": backend.world_size(), "param_digest_per_rank": digests, "time": time.time(),
+            "train_seconds": seconds_before + time.time() - started,
         }, keep=train_cfg.keep_checkpoints)
 
     if initial_model is not None and resume_from is None:
@@ -198,11 +163,18 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
 
     while step < train_cfg.steps:
         # Under MPI the ranks must agree on stopping, or one would wait for the others' gradients for ever.
-        out_of_time = deadline is not None and distributed.any_rank(time.time() >= deadline)
-        if out_of_time or (stop_at is not None and step >= stop_at):
+        # One clock for all ranks (their mean), so that they agree on stopping and on the learning rate.
+        train_seconds = seconds_before + distributed.mean_over_ranks(time.time() - started)
+        out_of_time = budget_seconds is not None and train_seconds - seconds_before >= budget_seconds
+        if config.train.schedule == "time" and budget_seconds is not None:
+            out_of_time = train_seconds >= budget_seconds  # the budget covers the whole run, resumes included
+            if out_of_time:
+                break  # a time schedule ends at its budget: the run is complete, not stopped early
+        stop_signal = runguard.stop_requested()  # collective under MPI, like the clock above
+        if out_of_time or stop_signal or (stop_at is not None and step >= stop_at):
             stopped_early = True
             break
-        rates = set_learning_rates(optimizer, groups, step)
+        rates = set_learning_rates(optimizer, groups, schedule_progress(config, step, train_seconds))
         batch = sampler.sample(step)
         # Density noise is seeded per (seed, rank, step) so that a resumed run draws what the uninterrupted
         # run would have drawn.
@@ -213,6 +185,7 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
         distributed.sync_parameters(model)  # MPI: run this step's gradient all-reduces now, on every rank
         step += 1
         loss_value = float(loss.item())
+        runguard.check_loss(loss_value, step, run_dir)  # diverged: stop before logging or checkpointing it
         color_mse = float(((outputs["color"] - jt.array(batch.target)) ** 2).mean().item()) \
             if config.model.kind != "neusample" else loss_value
         train_psnr = psnr_from_mse(color_mse)
@@ -242,7 +215,8 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
     return TrainResult(run_dir=run_dir, step=step, last_checkpoint=last_checkpoint, stopped_early=stopped_early,
                        train_psnr=train_psnr, val_psnr=last_val,
                        points_per_sec=points_per_step * timed_steps / max(elapsed, 1e-9),
-                       world_size=backend.world_size(), effective_rays_per_step=effective_rays)
+                       world_size=backend.world_size(), effective_rays_per_step=effective_rays,
+                       stop_signal=stop_signal)
 
 
 def validation_record(model, scene, config, step, run_dir, is_root, elapsed: float) -> float:

@@ -1,4 +1,7 @@
-"""Writing videos by streaming raw RGB frames to an ``ffmpeg`` process.
+"""Videos of a trained run: camera path → rendered frames → an ``ffmpeg`` encoder.
+
+:func:`render_video` renders colour and depth along the scene's video path (:mod:`jneusample.data.camera_paths`)
+or along the cameras of a split, and streams the frames to :class:`VideoWriter` (and/or PNG files).
 
 Frames go to ffmpeg's stdin one at a time, so memory does not grow with the number of frames. The video is
 written to a hidden temporary file next to the target and renamed over it only when ffmpeg has finished
@@ -9,7 +12,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -142,3 +148,184 @@ def probe_frames(path: str | os.PathLike) -> int:
         capture_output=True, text=True, check=True,
     )
     return int(result.stdout.strip())
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Rendering a run along a camera path
+# --------------------------------------------------------------------------------------------------------------
+
+PATHS = ("spiral", "test")
+"""Camera paths: the scene's video path, or the cameras of a split."""
+LAYOUTS = ("side", "separate")
+"""side: colour | depth in one video; separate: two videos (the depth one named by :func:`depth_video_path`)."""
+DEFAULT_SPIRAL_FRAMES = 120
+
+
+@dataclass
+class RenderOptions:
+    path: str = "spiral"
+    """'spiral' (the scene's video path) or 'test' (the cameras of ``split``)."""
+    frames: int | None = None
+    """Spiral frames (default 120) or the first N views of the split (default all)."""
+    split: str = "test"
+    factor: int | None = None
+    data: str | None = None
+    fps: float = 30.0
+    layout: str = "side"
+    png_dir: Path | None = None
+
+
+def check_options(options: RenderOptions, out: Path) -> None:
+    """One-line errors for option values, before anything is loaded or rendered (writability is the caller's)."""
+    if options.path not in PATHS:
+        raise InputError(f"--path {options.path!r}: expected one of {', '.join(PATHS)}")
+    if options.layout not in LAYOUTS:
+        raise InputError(f"--layout {options.layout!r}: expected one of {', '.join(LAYOUTS)}")
+    if options.frames is not None and options.frames < 1:
+        raise InputError(f"--frames must be a positive integer, got {options.frames}")
+    if not options.fps > 0:
+        raise InputError(f"--fps must be positive, got {options.fps:g}")
+    if Path(out).suffix.lower() != ".mp4":
+        raise InputError(f"{out}: the video must be an .mp4 file")
+    if Path(out).is_dir():
+        raise InputError(f"{out}: is a directory, expected a video file name")
+    if options.png_dir is not None and options.png_dir.exists() and not options.png_dir.is_dir():
+        raise InputError(f"{options.png_dir}: --png-dir exists and is not a directory")
+
+
+def load_render_scene(data: str | Path, factor: int, frames: int):
+    """The scene with its video path regenerated for ``frames`` frames.
+
+    Blender scenes get :func:`~jneusample.data.camera_paths.spherical_path` (the official 40-pose path
+    generalised to n frames); LLFF and transforms.json loaders build their path (spiral / circle) from the poses
+    and bounds they normalise, so they are asked for ``frames`` frames directly, with the same defaults as
+    :func:`~jneusample.data.load_scene` (which is what training used).
+    """
+    from dataclasses import replace
+
+    from .data import detect_format, load_scene
+    from .data.camera_paths import spherical_path
+
+    fmt = detect_format(Path(data))
+    if fmt == "llff":
+        from .data.llff import load_llff
+
+        print(f"data: {data} (llff format)", file=sys.stderr)
+        return load_llff(Path(data), factor=factor, n_render_frames=frames)
+    if fmt == "transforms":
+        from .data.transforms import load_transforms
+
+        print(f"data: {data} (transforms format)", file=sys.stderr)
+        return load_transforms(Path(data), factor=factor, n_render_frames=frames)
+    scene = load_scene(data, factor=factor)
+    return replace(scene, render_path=spherical_path(frames))
+
+
+def camera_poses(scene, options: RenderOptions) -> np.ndarray:
+    """(n, 3, 4) camera-to-world matrices of the frames."""
+    if options.path == "test":
+        c2w = scene.split(options.split).c2w
+        return c2w[: options.frames] if options.frames else c2w
+    if scene.render_path is None or len(scene.render_path) == 0:
+        raise InputError(f"{scene.root}: the scene has no render path; use --path test")
+    return scene.render_path
+
+
+def compose_frame(outputs: dict[str, np.ndarray], near: float, far: float) -> tuple[np.ndarray, np.ndarray]:
+    """(colour, depth) as (H, W, 3) uint8 frames; depth is grey (near = white, far and empty = black)."""
+    from .visuals import depth_to_image, grey_to_rgb, to_uint8
+
+    return to_uint8(outputs["color"]), grey_to_rgb(depth_to_image(outputs["depth"], outputs["acc"], near, far))
+
+
+def depth_video_path(out: Path) -> Path:
+    return out.with_name(f"{out.stem}_depth{out.suffix}")
+
+
+def render_video(run_dir: str | Path, out: str | Path, options: RenderOptions, checkpoint: str | None = None,
+                 progress: bool = True) -> dict:
+    """Render the frames and write the video(s); returns a summary (paths, frame count, timing).
+
+    Without ffmpeg, only the PNG frames are written when ``options.png_dir`` is set (with a warning), else a
+    one-line :class:`InputError`. Under MPI the frames are rendered round-robin: in each round rank r renders
+    frame ``round·size + r``, the frames are gathered, and rank 0 appends them in order, so memory holds at most
+    one frame per rank.
+    """
+    from . import backend
+    from .fileio import atomic_write_bytes
+    from .distributed import gather_objects
+    from .rendering import render_image
+    from .runs import load_run, read_scene_info
+    from .train import render_settings
+    from .visuals import png_bytes
+
+    out = Path(out)
+    check_options(options, out)
+    use_ffmpeg = find_ffmpeg() is not None
+    if not use_ffmpeg:
+        if options.png_dir is None:
+            require_ffmpeg()  # raises the one-line error with the install hint
+        print(f"warning: ffmpeg not found (install it with `apt-get install ffmpeg`); writing PNG frames "
+              f"only, to {options.png_dir}", file=sys.stderr)
+    run = load_run(run_dir, checkpoint)
+    info = read_scene_info(run.run_dir)
+    factor = options.factor or int(info.get("factor", run.config.data.factor))
+    scene = load_render_scene(options.data or info["data"], factor, options.frames or DEFAULT_SPIRAL_FRAMES)
+    poses = camera_poses(scene, options)
+    settings = render_settings(scene, run.config, training=False)
+    h, w = scene.intrinsics.height, scene.intrinsics.width
+    rank, size = backend.rank(), backend.world_size()
+    is_writer = rank == 0
+
+    writers: list[VideoWriter] = []
+    if is_writer and use_ffmpeg:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if options.layout == "side":
+            writers.append(VideoWriter(out, 2 * w, h, fps=options.fps))
+        else:
+            writers.append(VideoWriter(out, w, h, fps=options.fps))
+            writers.append(VideoWriter(depth_video_path(out), w, h, fps=options.fps))
+
+    rounds = range(0, len(poses), size)
+    if progress and is_writer:
+        from tqdm import tqdm
+
+        rounds = tqdm(rounds, desc=f"render {options.path}", unit="frame" if size == 1 else "round",
+                      dynamic_ncols=True, mininterval=0.5 if sys.stderr.isatty() else 30.0)
+    start = time.perf_counter()
+    written = 0
+    try:
+        for first in rounds:
+            index = first + rank
+            mine = None
+            if index < len(poses):
+                outputs = render_image(run.model, scene, poses[index], settings, run.config.render.chunk_points)
+                mine = compose_frame(outputs, scene.near, scene.far)
+            # Every rank takes part in every round (the gather is collective); ranks past the end send None.
+            for frame in gather_objects(mine):
+                if frame is None or not is_writer:
+                    continue
+                colour, depth = frame
+                if options.png_dir is not None:
+                    atomic_write_bytes(options.png_dir / f"{written:04d}_rgb.png", png_bytes(colour))
+                    atomic_write_bytes(options.png_dir / f"{written:04d}_depth.png", png_bytes(depth))
+                if writers and options.layout == "side":
+                    writers[0].write(np.concatenate([colour, depth], axis=1))
+                elif writers:
+                    writers[0].write(colour)
+                    writers[1].write(depth)
+                written += 1
+        paths = [str(writer.close()) for writer in writers]
+    except BaseException:
+        for writer in writers:
+            writer.abort()  # harmless for a writer already closed: its temporary file is gone
+        raise
+    seconds = time.perf_counter() - start
+    return {
+        "run_dir": str(run.run_dir), "checkpoint": str(run.checkpoint_path), "step": run.step,
+        "path": options.path, "frames": len(poses), "width": w, "height": h, "fps": options.fps,
+        "layout": options.layout, "video": paths[0] if paths else None,
+        "depth_video": paths[1] if len(paths) > 1 else None,
+        "png_dir": str(options.png_dir) if options.png_dir is not None else None,
+        "sec_per_frame": seconds / max(1, len(poses)), "world_size": size,
+    }

@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from jneusample.checkpoint import atomic_write_bytes, latest_checkpoint, load_checkpoint  # noqa: E402
+from jneusample.checkpoint import latest_checkpoint, load_checkpoint  # noqa: E402
+from jneusample.fileio import atomic_write_bytes, write_json  # noqa: E402
 
 
 def main() -> int:
@@ -43,7 +44,7 @@ def main() -> int:
     info = json.loads((run / "scene.json").read_text())
     if args.data_as:
         info["data"] = args.data_as
-    (dest / "scene.json").write_text(json.dumps(info, indent=2) + "\n")
+    write_json(dest / "scene.json", info)
     for report in run.glob("eval_*"):
         (dest / report.name).mkdir(exist_ok=True)
         for name in ("results.json", "results.md"):

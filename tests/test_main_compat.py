@@ -102,5 +102,5 @@ def test_all_four_stages_run(tmp_path):
         outputs[stage] = json.loads([line for line in result.stdout.splitlines() if line.startswith("{")][-1])
     assert outputs["train"]["step"] == 3 and outputs["fine_tune"]["step"] == 2
     assert outputs["test"]["split"] == outputs["test2"]["split"] == "val"
-    assert outputs["test"]["n_samples"] == 8 and outputs["test2"]["n_samples"] == 4
+    assert outputs["test"]["points_per_ray"] == 8 and outputs["test2"]["points_per_ray"] == 4
     assert Path(outputs["test2"]["run_dir"]) == tmp_path / "lego" / "tiny-n4"

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from ..errors import InputError
+from ..fileio import check_writable_dir  # noqa: F401  (the commands' import path for it)
 
 
 def add_set_option(parser: argparse.ArgumentParser) -> None:
@@ -13,22 +12,8 @@ def add_set_option(parser: argparse.ArgumentParser) -> None:
                              "--set model.n_samples=128 (repeatable; see jneusample/config.py for every field)")
 
 
-def check_writable_dir(path: Path) -> None:
-    """Fail early, with the path in the message, when results could not be written under ``path``.
-
-    Tries to create (and remove) a scratch file in the nearest existing folder: ``os.access`` says yes to
-    root even where writes fail (read-only mounts, /proc).
-    """
-    import tempfile
-
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise InputError(f"{path}: output location is not writable (it exists and is not a folder)")
-    probe = path
-    while not probe.exists():
-        probe = probe.parent
-    try:
-        with tempfile.TemporaryFile(dir=probe):
-            pass
-    except OSError:
-        raise InputError(f"{path}: output location is not writable") from None
+def add_allow_outside_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-outside-paths", action="store_true",
+                        help="let the scene's files (image paths, symlinks) point outside the scene folder; "
+                             "by default they must stay inside it, so that a downloaded scene cannot make us "
+                             "read other files")

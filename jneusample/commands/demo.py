@@ -5,42 +5,42 @@ import argparse
 import json
 from pathlib import Path
 
-DEMO_STEPS = 500
-"""Long enough for a recognisable model of the 64x64 demo scene, short enough for a first run on 2 CPU cores."""
+from ..demo import DEMO_MINUTES
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "demo", help="train + evaluate the embedded demo scene (a first run)",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        description="Train NeuSample (cpu preset) on the embedded 64x64 demo scene, evaluate it on the test "
-                    "views and print PSNR and where the run's files are. Running it again continues the run.")
-    parser.add_argument("--steps", type=int, default=DEMO_STEPS, help="training steps")
+        description="Train NeuSample (cpu preset) on the embedded 64x64 demo scene for a few minutes, evaluate it "
+                    "on the test views, print PSNR and where the run's files are, and write the test views "
+                    "beside their renders to RUN/eval_test/strip.png. Running it again re-evaluates the run.")
+    parser.add_argument("--minutes", type=float, default=DEMO_MINUTES, help="training budget (wall clock)")
     parser.add_argument("--out", default="runs/demo", help="run directory")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from ..checkpoint import latest_checkpoint
-    from ..config import preset
-    from ..data import DEMO_SCENE, load_scene
-    from ..evaluate import EvalOptions, evaluate
-    from ..train import train
+    from ..demo import run_demo
+    from ..errors import InputError
 
-    out = Path(args.out)
-    config = preset("cpu")
-    config.train.steps = args.steps
-    config.train.precrop_steps = min(config.train.precrop_steps, args.steps // 5)
-    scene = load_scene(DEMO_SCENE)
-    resume = latest_checkpoint(out) is not None
-    info = {"data": str(DEMO_SCENE), "format": scene.format, "factor": 1,
-            "height": scene.intrinsics.height, "width": scene.intrinsics.width}
-    result = train(config, scene, out, resume=resume, progress=not args.no_progress, scene_info=info)
-    results = evaluate(out, EvalOptions(split="test", lpips_nets=()), progress=not args.no_progress)
-    print(f"demo: trained {result.step} steps; test PSNR {results['psnr']:.2f} dB, SSIM {results['ssim']:.3f} "
-          f"over {results['n_images']} views ({results['sec_per_image']:.2f} s per {results['width']}x"
-          f"{results['height']} image)")
-    print(f"demo: run files in {out}/ (config.json, checkpoints/, metrics.jsonl, eval_test/results.json and PNGs)")
-    print(json.dumps({"run_dir": str(out), "step": result.step, "psnr": results["psnr"], "ssim": results["ssim"]}))
+    if not args.minutes > 0:
+        raise InputError(f"--minutes must be > 0, got {args.minutes}")
+    from ..config import preset
+    from ..launch import relaunch_under_mpi
+    from ..startup import resolve_device
+
+    relaunch_under_mpi(preset("cpu").train.cpu_processes, resolve_device().device)  # one rank per core
+    result = run_demo(Path(args.out), args.minutes, progress=not args.no_progress)
+    from .. import backend
+
+    if backend.rank() != 0:  # under the ranks of launch.py: one report
+        return 0
+    print(f"demo: trained {result.step} steps; test PSNR {result.psnr:.2f} dB, SSIM {result.ssim:.3f} over "
+          f"{result.n_images} views ({result.sec_per_image:.2f} s per {result.width}x{result.height} image)")
+    print(f"demo: run files in {result.run_dir}/ (config.json, checkpoints/, metrics.jsonl, eval_test/); "
+          f"ground truth above renders: {result.strip}")
+    print(json.dumps({"run_dir": str(result.run_dir), "step": result.step, "psnr": result.psnr,
+                      "ssim": result.ssim, "strip": str(result.strip)}))
     return 0

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 
 def register(subparsers) -> None:
@@ -40,6 +39,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from .. import backend
+    from ..fileio import dumps
     from ..evaluate import EvalOptions, evaluate
     from .common import check_writable_dir
 
@@ -51,5 +51,5 @@ def run(args) -> int:
     results = evaluate(args.run, options, checkpoint=args.checkpoint, progress=not args.no_progress)
     if backend.rank() == 0:
         brief = {k: v for k, v in results.items() if k != "per_image"}
-        print(json.dumps(brief))
+        print(dumps(brief))
     return 0

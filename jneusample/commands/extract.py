@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
+from ..fileio import dumps
 from .common import check_writable_dir
 
 
@@ -27,7 +27,16 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    import math
+    import sys
+
+    from .. import runguard
+    from ..errors import InputError
     from ..extract import extract
+
+    if args.max_minutes is not None and not (math.isfinite(args.max_minutes) and args.max_minutes > 0):
+        raise InputError(f"--max-minutes must be a positive number of minutes, got {args.max_minutes:g} "
+                         "(omit it for no time limit)")
 
     out = Path(args.out) if args.out else Path(f"{str(args.run).rstrip('/')}-n{args.samples}")
     check_writable_dir(out)
@@ -37,7 +46,11 @@ def run(args) -> int:
 
     if backend.rank() != 0:
         return 0
-    print(json.dumps({"run_dir": str(out), "step": result.step, "checkpoint": str(result.last_checkpoint),
-                      "stopped_early": result.stopped_early, "train_psnr": result.train_psnr,
-                      "val_psnr": result.val_psnr}))
+    print(dumps({"run_dir": str(out), "step": result.step, "checkpoint": str(result.last_checkpoint),
+                 "stopped_early": result.stopped_early, "train_psnr": result.train_psnr,
+                 "val_psnr": result.val_psnr}))
+    if result.stop_signal:
+        print(f"stopped by {runguard.signal_name(result.stop_signal)} at step {result.step}; continue with: "
+              f"jneusample extract --run {args.run} --samples {args.samples} --out {out} --resume", file=sys.stderr)
+        return runguard.exit_status(result.stop_signal)
     return 0

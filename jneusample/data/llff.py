@@ -31,8 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from .images import check_same_size, downscale, read_image
-from .scene import holdout_splits, Intrinsics, Scene, Views
+from .camera_paths import average_pose, spiral_path, view_matrix  # noqa: F401
+from .images import check_factor, check_same_size, downscale, inside_scene, read_image
+from .scene import check_rotations, holdout_splits, Intrinsics, Scene, Views
 
 BD_FACTOR = 0.75
 """The nearest bound is scaled to 1/BD_FACTOR (NeRF's ``bd_factor``)."""
@@ -42,33 +43,6 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 # --------------------------------------------------------------------------------------------------------------
 # Pose geometry (shared with the transforms.json loader)
 # --------------------------------------------------------------------------------------------------------------
-
-
-def _normalize(v: np.ndarray) -> np.ndarray:
-    return v / np.linalg.norm(v)
-
-
-def view_matrix(back: np.ndarray, up: np.ndarray, position: np.ndarray) -> np.ndarray:
-    """(3, 4) camera-to-world whose z axis is ``back`` (the camera looks along −back) with y as close to ``up``.
-
-    Args:
-        back: (3,) the camera's +z axis in world space (need not be unit length).
-        up: (3,) approximate +y axis; must not be parallel to ``back``.
-        position: (3,) camera centre.
-    """
-    z = _normalize(np.asarray(back, np.float64))
-    x = _normalize(np.cross(np.asarray(up, np.float64), z))
-    y = np.cross(z, x)
-    return np.stack([x, y, z, np.asarray(position, np.float64)], axis=1)
-
-
-def average_pose(poses: np.ndarray) -> np.ndarray:
-    """(3, 4) average of (n, 3, 4) camera-to-world poses: mean centre, summed z axes, summed y axes as up."""
-    poses = np.asarray(poses, np.float64)
-    centre = poses[:, :3, 3].mean(axis=0)
-    back = poses[:, :3, 2].sum(axis=0)
-    up = poses[:, :3, 1].sum(axis=0)
-    return view_matrix(back, up, centre)
 
 
 def to_homogeneous(pose: np.ndarray) -> np.ndarray:
@@ -88,40 +62,6 @@ def recenter_poses(poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     avg_from_world = np.linalg.inv(world_from_avg)
     recentred = avg_from_world[None] @ to_homogeneous(poses)
     return recentred[:, :3, :4], avg_from_world
-
-
-def spiral_path(poses: np.ndarray, near: float, far: float, n_frames: int = 120, n_rots: float = 2.0,
-                zrate: float = 0.5) -> np.ndarray:
-    """NeRF's forward-facing spiral: (n_frames, 3, 4) camera-to-world poses.
-
-    The spiral is centred on the average pose ``A`` of ``poses`` (n, 3, 4). Its radii are the 90th percentile of
-    the absolute camera offsets from ``A`` in A's frame (x, y, z separately). Every frame looks at the point at
-    depth ``focus = 1 / (0.25/close + 0.75/inf)`` in front of ``A``, with ``close = 0.9·near`` and
-    ``inf = 5·far`` (a disparity-weighted focus depth). Frame k at angle θ = 2π·n_rots·k/n_frames sits at
-    ``A · (r_x cos θ, −r_y sin θ, −r_z sin(zrate·θ))``. For recentred poses (A = identity) this is NeRF's
-    ``render_path_spiral`` exactly.
-    """
-    poses = np.asarray(poses, np.float64)
-    avg = average_pose(poses)
-    rot, centre = avg[:, :3], avg[:, 3]
-    up = _normalize(poses[:, :3, 1].sum(axis=0))
-    close_depth, inf_depth = 0.9 * float(near), 5.0 * float(far)
-    dt = 0.75
-    focus = 1.0 / ((1.0 - dt) / close_depth + dt / inf_depth)
-    offsets = (poses[:, :3, 3] - centre) @ rot  # camera centres in the average pose's frame
-    radii = np.percentile(np.abs(offsets), 90, axis=0)
-    target = centre + rot @ np.array([0.0, 0.0, -focus])
-    frames = []
-    for theta in np.linspace(0.0, 2.0 * np.pi * n_rots, n_frames + 1)[:-1]:
-        local = np.array([np.cos(theta), -np.sin(theta), -np.sin(theta * zrate)]) * radii
-        position = centre + rot @ local
-        frames.append(view_matrix(position - target, up, position))
-    return np.stack(frames).astype(np.float32)
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Reading
-# --------------------------------------------------------------------------------------------------------------
 
 
 def read_poses_bounds(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -156,10 +96,7 @@ def read_poses_bounds(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     for row, (h, w, f) in enumerate(hwf):
         if h <= 0 or w <= 0 or f <= 0:
             raise InputError(f"{path}: row {row}: image height/width/focal ({h:g}, {w:g}, {f:g}) must be positive")
-    gram = np.einsum("nji,njk->nik", poses[:, :, :3], poses[:, :, :3])
-    bad = np.nonzero(np.abs(gram - np.eye(3)).max(axis=(1, 2)) > 1e-2)[0]
-    if bad.size:
-        raise InputError(f"{path}: row {bad[0]}: the 3x3 rotation part of the pose is not orthonormal")
+    check_rotations(poses[:, :, :3], lambda row: f"{path}: row {row}")
     return poses, hwf, bounds
 
 
@@ -167,7 +104,7 @@ def _image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def _image_folder(root: Path, factor: int) -> tuple[Path, int]:
+def _image_folder(root: Path, factor: int, allow_outside: bool = False) -> tuple[Path, int]:
     """The folder to read and the extra in-memory downscale factor to apply to its images."""
     candidates = [root / f"images_{factor}"] + ([root / "images"] if factor == 1 else [])
     for folder in candidates:
@@ -178,7 +115,7 @@ def _image_folder(root: Path, factor: int) -> tuple[Path, int]:
     if full.is_dir():
         files = _image_files(full)
         if files:
-            h, w = read_image(files[0]).shape[:2]
+            h, w = read_image(inside_scene(root, files[0].relative_to(root), f"{full}", allow_outside)).shape[:2]
             if h % factor == 0 and w % factor == 0:
                 return full, factor
             raise InputError(
@@ -191,10 +128,13 @@ def _image_folder(root: Path, factor: int) -> tuple[Path, int]:
     )
 
 
-def read_images(root: Path, factor: int, expected: int, poses_path: Path) -> tuple[np.ndarray, list[str]]:
-    """(N, H, W, 3) float32 images (alpha dropped) and their names, checked against the number of poses."""
-    folder, extra = _image_folder(root, factor)
-    files = _image_files(folder)
+def read_images(root: Path, factor: int, expected: int, poses_path: Path,
+                allow_outside: bool = False) -> tuple[np.ndarray, list[str]]:
+    """(N, H, W, 3) float32 images (alpha dropped) and their names, checked against the number of poses.
+
+    Every image (and its folder) must resolve inside ``root`` unless ``allow_outside`` (symlinks included)."""
+    folder, extra = _image_folder(root, factor, allow_outside)
+    files = [inside_scene(root, path.relative_to(root), f"{folder}", allow_outside) for path in _image_files(folder)]
     if len(files) != expected:
         raise InputError(
             f"{folder}: has {len(files)} images but {poses_path.name} has {expected} poses; they must match one to one"
@@ -204,12 +144,13 @@ def read_images(root: Path, factor: int, expected: int, poses_path: Path) -> tup
         image = read_image(path)
         shapes[path] = image.shape
         check_same_size(shapes)
+        check_factor(image.shape, extra, path, quiet=True)
         images.append(downscale(image[..., :3], extra))
     return np.stack(images).astype(np.float32), [p.stem for p in files]
 
 
 def load_llff(root, factor: int = 8, testskip: int = 1, holdout: int = 8, ndc: bool = True,
-              n_render_frames: int = 120) -> Scene:
+              n_render_frames: int = 120, allow_outside: bool = False) -> Scene:
     """Load an LLFF forward-facing scene.
 
     Args:
@@ -220,6 +161,7 @@ def load_llff(root, factor: int = 8, testskip: int = 1, holdout: int = 8, ndc: b
         ndc: map rays to NDC (near 0, far 1); False keeps world-space rays with near = 0.9·min bound and
             far = max bound.
         n_render_frames: frames of the spiral render path.
+        allow_outside: let image files (symlinks) lead outside ``root`` (refused by default).
     Returns:
         a :class:`Scene` with format 'llff'; c2w (n, 3, 4) float32 recentred, rescaled OpenGL poses.
     """
@@ -229,7 +171,7 @@ def load_llff(root, factor: int = 8, testskip: int = 1, holdout: int = 8, ndc: b
         raise InputError(f"--factor must be a positive integer, got {factor}")
     poses, hwf, bounds = read_poses_bounds(poses_path)
     n = poses.shape[0]
-    images, names = read_images(root, factor, n, poses_path)
+    images, names = read_images(root, factor, n, poses_path, allow_outside)
     height, width = images.shape[1:3]
 
     full_h, full_w, full_f = hwf[0]

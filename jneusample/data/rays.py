@@ -1,4 +1,4 @@
-"""Camera rays: pinhole rays for pixels, normalised device coordinates, and camera paths.
+"""Camera rays: pinhole rays for pixels and normalised device coordinates (camera paths: camera_paths.py).
 
 All functions are NumPy: rays are made on the host per batch (cheap next to the MLPs) and handed to Jittor.
 """
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .camera_paths import spherical_path, spherical_pose  # noqa: F401  (re-exported)
 from .scene import Intrinsics
 
 
@@ -81,26 +82,3 @@ def scene_rays(scene, c2w: np.ndarray, cols=None, rows=None):
     if scene.ndc:
         origins, directions = ndc_rays(origins, directions, scene.intrinsics, scene.ndc_near_plane)
     return origins, directions, view_dirs.astype(np.float32)
-
-
-def spherical_pose(theta_deg: float, phi_deg: float, radius: float) -> np.ndarray:
-    """Camera-to-world (3, 4) on a sphere looking at the origin, as NeRF's Blender ``pose_spherical``."""
-    trans = np.eye(4)
-    trans[2, 3] = radius
-    phi = np.deg2rad(phi_deg)
-    rot_phi = np.array(
-        [[1, 0, 0, 0], [0, np.cos(phi), -np.sin(phi), 0], [0, np.sin(phi), np.cos(phi), 0], [0, 0, 0, 1]]
-    )
-    th = np.deg2rad(theta_deg)
-    rot_theta = np.array(
-        [[np.cos(th), 0, -np.sin(th), 0], [0, 1, 0, 0], [np.sin(th), 0, np.cos(th), 0], [0, 0, 0, 1]]
-    )
-    swap = np.array([[-1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]])
-    c2w = swap @ rot_theta @ rot_phi @ trans
-    return c2w[:3].astype(np.float32)
-
-
-def spherical_path(n_frames: int = 40, phi_deg: float = -30.0, radius: float = 4.0) -> np.ndarray:
-    """(n, 3, 4) poses circling the origin (the official 40-pose Blender path, generalised to n frames)."""
-    thetas = np.linspace(-180.0, 180.0, n_frames + 1)[:-1]
-    return np.stack([spherical_pose(t, phi_deg, radius) for t in thetas]).astype(np.float32)

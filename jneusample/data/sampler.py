@@ -29,13 +29,14 @@ class RaySampler:
 
     Blender-style scenes: one view per step, taken from a shuffled order of all views (a new shuffle after
     each pass), pixels drawn without replacement, from the central ``precrop_fraction`` box during the first
-    ``precrop_steps`` steps. Scenes with ``batch_across_views`` (LLFF): rays drawn uniformly from all pixels of
-    all views. The whole state is :meth:`state_dict`, so a resumed run continues with the same batches.
+    ``precrop_steps`` steps. With ``across_views`` (always for LLFF scenes, ``train.batch_across_views`` for the
+    others): rays drawn uniformly from all pixels of all views (of their central crop during precrop). The whole state is :meth:`state_dict`, so a resumed run continues with the same batches.
     """
 
     def __init__(self, scene: Scene, rays_per_step: int, precrop_fraction: float, precrop_steps: int,
-                 seed: int, stream: int = 0):
+                 seed: int, stream: int = 0, across_views: bool = False):
         self.scene = scene
+        self.across_views = across_views or scene.batch_across_views
         self.views = scene.split("train")
         self.rays_per_step = rays_per_step
         self.precrop_fraction = precrop_fraction
@@ -52,13 +53,17 @@ class RaySampler:
         self.position += 1
         return view
 
-    def _pixels(self, height: int, width: int, step: int):
-        """Row and column indices of the step's pixels in one view."""
-        row0, col0, rows, cols = 0, 0, height, width
+    def _window(self, height: int, width: int, step: int) -> tuple[int, int, int, int]:
+        """(first row, first column, rows, columns) of the pixels the step may draw from."""
         if step < self.precrop_steps and self.precrop_fraction < 1.0:
             rows = max(1, int(height * self.precrop_fraction))
             cols = max(1, int(width * self.precrop_fraction))
-            row0, col0 = (height - rows) // 2, (width - cols) // 2
+            return (height - rows) // 2, (width - cols) // 2, rows, cols
+        return 0, 0, height, width
+
+    def _pixels(self, height: int, width: int, step: int):
+        """Row and column indices of the step's pixels in one view (without replacement)."""
+        row0, col0, rows, cols = self._window(height, width, step)
         count = rows * cols
         flat = self.rng.choice(count, size=self.rays_per_step, replace=count < self.rays_per_step)
         return row0 + flat // cols, col0 + flat % cols
@@ -66,10 +71,13 @@ class RaySampler:
     def sample(self, step: int) -> Batch:
         views = self.views
         height, width = views.images.shape[1:3]
-        if self.scene.batch_across_views:
-            flat = self.rng.integers(0, len(views) * height * width, size=self.rays_per_step)
-            view_idx, pixel = flat // (height * width), flat % (height * width)
-            rows, cols = pixel // width, pixel % width
+        if self.across_views:
+            # forward-facing (LLFF) scenes never crop, as in the official code: the whole frame is the scene
+            row0, col0, n_rows, n_cols = ((0, 0, height, width) if self.scene.batch_across_views
+                                          else self._window(height, width, step))
+            flat = self.rng.integers(0, len(views) * n_rows * n_cols, size=self.rays_per_step)
+            view_idx, pixel = flat // (n_rows * n_cols), flat % (n_rows * n_cols)
+            rows, cols = row0 + pixel // n_cols, col0 + pixel % n_cols
             parts = [scene_rays(self.scene, views.c2w[v], cols[view_idx == v], rows[view_idx == v])
                      for v in range(len(views))]
             order = np.concatenate([np.flatnonzero(view_idx == v) for v in range(len(views))])

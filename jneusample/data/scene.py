@@ -9,8 +9,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
+
+ORTHONORMAL_TOLERANCE = 1e-2
+"""Largest |RᵀR − I| entry accepted for a pose's rotation (poses are stored in float32 or rounded text)."""
+
+
+def check_rotations(rotations: np.ndarray, where: Callable[[int], str]) -> None:
+    """Refuse camera rotations that are singular or not orthonormal (they would give NaN or skewed rays).
+
+    Args:
+        rotations: (n, 3, 3) the rotation blocks of camera-to-world poses (any float dtype).
+        where: index → the place to name in the error (e.g. ``"transforms_train.json: frame 3"``).
+    Raises:
+        InputError naming the first bad pose. One check shared by the Blender, transforms.json and LLFF loaders.
+    """
+    from ..errors import InputError
+
+    rotations = np.asarray(rotations, np.float64).reshape(-1, 3, 3)
+    gram = np.einsum("nji,njk->nik", rotations, rotations)
+    bad = np.nonzero(np.abs(gram - np.eye(3)).max(axis=(1, 2)) > ORTHONORMAL_TOLERANCE)[0]
+    if bad.size:
+        raise InputError(f"{where(int(bad[0]))}: the 3x3 rotation part of the pose is not orthonormal "
+                         "(singular or scaled camera axes)")
 
 
 @dataclass(frozen=True)

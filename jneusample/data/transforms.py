@@ -41,8 +41,9 @@ import numpy as np
 
 from ..errors import InputError
 from .blender import check_pose, read_json
-from .images import check_same_size, composite_on_background, downscale, read_image
-from .llff import BD_FACTOR, recenter_poses, spiral_path, view_matrix
+from .images import check_factor, check_same_size, composite_on_background, downscale, inside_scene, read_image
+from .camera_paths import circle_path, spiral_path, view_matrix
+from .llff import BD_FACTOR, recenter_poses
 from .scene import holdout_splits, Intrinsics, Scene, Views
 
 CAMERA_KEYS = ("fl_x", "fl_y", "cx", "cy", "w", "h", "camera_angle_x", "camera_angle_y", "camera_model")
@@ -107,36 +108,6 @@ def estimate_bounds(c2w: np.ndarray, centre: np.ndarray | None) -> tuple[float, 
     return span, 10.0 * span
 
 
-def circle_path(c2w: np.ndarray, centre: np.ndarray, n_frames: int = 120) -> np.ndarray:
-    """(n_frames, 3, 4) poses on a circle around ``centre``, looking at it.
-
-    The circle's axis is the mean camera up (y) direction through ``centre``; its height and radius are the mean
-    height and mean horizontal distance of the cameras (n, 3, 4); it starts at the first camera's azimuth.
-    """
-    c2w = np.asarray(c2w, np.float64)
-    up = c2w[:, :3, 1].sum(axis=0)
-    up = up / np.linalg.norm(up)
-    offsets = c2w[:, :3, 3] - centre
-    heights = offsets @ up
-    horizontal = offsets - heights[:, None] * up
-    radius = float(np.linalg.norm(horizontal, axis=1).mean())
-    e1 = horizontal[0]
-    if np.linalg.norm(e1) < 1e-9:
-        e1 = np.cross(up, [1.0, 0.0, 0.0]) if abs(up[0]) < 0.9 else np.cross(up, [0.0, 1.0, 0.0])
-    e1 = e1 / np.linalg.norm(e1)
-    e2 = np.cross(up, e1)
-    frames = []
-    for theta in np.linspace(0.0, 2.0 * np.pi, n_frames + 1)[:-1]:
-        position = centre + heights.mean() * up + radius * (np.cos(theta) * e1 + np.sin(theta) * e2)
-        frames.append(view_matrix(position - centre, up, position))
-    return np.stack(frames).astype(np.float32)
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Reading transforms.json
-# --------------------------------------------------------------------------------------------------------------
-
-
 def _number(value, path: Path, key: str, where: str, positive: bool = True) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise InputError(f"{path}: {where}'{key}' must be a finite number, got {value!r}")
@@ -193,12 +164,14 @@ def _bound(meta: dict, path: Path, names: tuple[str, ...]) -> float | None:
     return None
 
 
-def _frame_image_path(root: Path, file_path: str) -> Path:
-    candidate = root / file_path
+def _frame_image_path(root: Path, file_path: str, source: str, allow_outside: bool = False) -> Path:
+    """The frame's image file, inside ``root`` unless ``allow_outside`` (checked before anything is opened)."""
+    candidate = inside_scene(root, file_path, source, allow_outside)
     if not candidate.exists() and not candidate.suffix:
         for suffix in (".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG"):
-            if candidate.with_name(candidate.name + suffix).exists():
-                return candidate.with_name(candidate.name + suffix)
+            with_suffix = inside_scene(root, file_path + suffix, source, allow_outside)
+            if with_suffix.exists():
+                return with_suffix
     return candidate
 
 
@@ -209,7 +182,7 @@ def _unique_names(file_paths: list[str]) -> list[str]:
     return [str(Path(p).with_suffix("")).strip("./").replace("/", "_").replace("\\", "_") for p in file_paths]
 
 
-def read_frames(path: Path, meta: dict, factor: int, white: bool | None):
+def read_frames(path: Path, meta: dict, factor: int, white: bool | None, allow_outside: bool = False):
     """Images (n, H, W, 3) float32, poses (n, 3, 4) float64, names, intrinsics and whether any image had alpha."""
     root = path.parent
     frames = meta.get("frames")
@@ -224,10 +197,11 @@ def read_frames(path: Path, meta: dict, factor: int, white: bool | None):
     for index in order:
         frame = frames[index]
         pose = check_pose(frame["transform_matrix"], path, index).astype(np.float64)
-        image_path = _frame_image_path(root, str(frame["file_path"]))
+        image_path = _frame_image_path(root, str(frame["file_path"]), f"{path}: frame {index}", allow_outside)
         image = read_image(image_path)
         shapes[image_path] = image.shape
         check_same_size(shapes)
+        check_factor(image.shape, factor, image_path, quiet=len(shapes) > 1)
         has_alpha = image.shape[-1] == 4 and float(image[..., 3].min()) < 1.0
         alpha_seen = alpha_seen or has_alpha
         on_white = has_alpha if white is None else white
@@ -261,7 +235,7 @@ def _llff_normalise(poses: np.ndarray, near: float, far: float):
 
 
 def load_transforms(root, factor: int = 1, testskip: int = 1, holdout: int = 8, ndc: bool | None = None,
-                    normalize: bool = True, n_render_frames: int = 120) -> Scene:
+                    normalize: bool = True, n_render_frames: int = 120, allow_outside: bool = False) -> Scene:
     """Load a scene described by ``root/transforms.json`` (see the module docstring for the keys).
 
     Args:
@@ -273,6 +247,7 @@ def load_transforms(root, factor: int = 1, testskip: int = 1, holdout: int = 8, 
         normalize: move/scale the world as described in the module docstring (False: keep the file's world,
             near/far as given or estimated there).
         n_render_frames: frames of the render path.
+        allow_outside: let image paths lead outside ``root`` (refused by default).
     Returns:
         a :class:`Scene` with format 'transforms'; c2w (n, 3, 4) float32.
     """
@@ -288,7 +263,7 @@ def load_transforms(root, factor: int = 1, testskip: int = 1, holdout: int = 8, 
     white = meta.get("white_background")
     if white is not None and not isinstance(white, bool):
         raise InputError(f"{path}: 'white_background' must be true or false, got {white!r}")
-    images, poses, names, intrinsics, alpha_seen = read_frames(path, meta, factor, white)
+    images, poses, names, intrinsics, alpha_seen = read_frames(path, meta, factor, white, allow_outside)
     n = len(poses)
 
     near = _bound(meta, path, ("near", "near_plane"))

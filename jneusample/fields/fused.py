@@ -126,7 +126,7 @@ def fused_linear(terms: list[tuple[jt.Var, jt.Var]], bias: jt.Var, relu: bool = 
         (P, N), or None when the fused path does not apply (gradients wanted, GPU, no oneDNN, disabled or failed
         self-check): the caller then computes the same thing with ordinary Jittor ops.
     """
-    if not jt.flags.no_grad:
+    if not jt.flags.no_grad or jt.flags.use_cuda:  # use_cuda: checked per call, it can be switched at run time
         return None
     if _STATE["ok"] is None:
         _STATE["ok"] = _enabled_here() and _self_check()

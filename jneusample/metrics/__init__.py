@@ -1,6 +1,6 @@
-"""Image metrics of the evaluation protocol (docs: PROTOCOL.md, "The metric protocol").
+"""Image metrics of the evaluation protocol (docs/method.md §6, "The metric protocol").
 
-* :func:`psnr` -- ``-10 log10(MSE)`` of the unclamped float prediction.
+* :func:`psnr` -- ``-10 log10(MSE)`` of the unclamped float prediction (:func:`psnr_from_mse` from an MSE).
 * :func:`ssim` -- scikit-image SSIM with the protocol's arguments, on the 8-bit-quantised prediction.
 * :class:`LPIPS` / :func:`lpips_distance` -- LPIPS v0.1 in Jittor, AlexNet or VGG16 backbone.
 * :func:`image_metrics` -- all of the above for one image pair.
@@ -12,7 +12,7 @@ from typing import Iterable
 import numpy as np
 
 from .lpips import LPIPS, MIN_SIZE, NETS, get_lpips, lpips_available, lpips_distance, lpips_weights_dir
-from .psnr import mse, psnr
+from .psnr import mse, psnr, psnr_from_mse
 from .ssim import SSIM_KWARGS, SSIM_MIN_SIZE, quantize_8bit, ssim
 
 
@@ -35,6 +35,6 @@ def image_metrics(pred: np.ndarray, gt: np.ndarray, lpips_nets: Iterable[str] = 
 
 
 __all__ = [
-    "psnr", "mse", "ssim", "quantize_8bit", "SSIM_KWARGS", "SSIM_MIN_SIZE", "LPIPS", "lpips_distance", "get_lpips",
+    "psnr", "psnr_from_mse", "mse", "ssim", "quantize_8bit", "SSIM_KWARGS", "SSIM_MIN_SIZE", "LPIPS", "lpips_distance", "get_lpips",
     "lpips_available", "lpips_weights_dir", "NETS", "MIN_SIZE", "image_metrics",
 ]

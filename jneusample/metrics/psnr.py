@@ -1,5 +1,11 @@
-"""Peak signal-to-noise ratio, as the NeRF/NeuSample papers report it."""
+"""Peak signal-to-noise ratio, as the NeRF/NeuSample papers report it: the project's one PSNR formula.
+
+Evaluation uses :func:`psnr` on images; the training log and validation (``train.py``) turn a mean squared
+error they already have into dB with :func:`psnr_from_mse`.
+"""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -16,13 +22,21 @@ def mse(pred: np.ndarray, gt: np.ndarray) -> float:
     return float(np.mean((pred - gt) ** 2))
 
 
+def psnr_from_mse(mse_value: float, max_db: float = math.inf) -> float:
+    """PSNR in dB for a data range of 1 from a mean squared error: ``min(-10 * log10(mse), max_db)``.
+
+    ``mse_value`` 0 gives ``max_db`` (``inf`` by default). Logs that must stay plain JSON pass a finite cap
+    (training logs use 120 dB, i.e. an MSE of 1e-12).
+    """
+    if mse_value <= 0.0:
+        return float(max_db)
+    return float(min(-10.0 * math.log10(mse_value), max_db))
+
+
 def psnr(pred: np.ndarray, gt: np.ndarray) -> float:
     """PSNR in dB for a data range of 1: ``-10 * log10(mse(pred, gt))``.
 
     ``pred`` is the float prediction, used **unclamped** (the protocol's choice); ``gt`` is in [0, 1];
     both have shape (H, W, 3). Identical images give ``inf``.
     """
-    err = mse(pred, gt)
-    if err == 0.0:
-        return float("inf")
-    return float(-10.0 * np.log10(err))
+    return psnr_from_mse(mse(pred, gt))

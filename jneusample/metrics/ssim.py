@@ -1,4 +1,4 @@
-"""Structural similarity, computed exactly as PROTOCOL.md specifies (matches ``tf.image.ssim`` to ~1e-14)."""
+"""Structural similarity, computed exactly as docs/method.md §6 specifies (matches ``tf.image.ssim`` to ~1e-14)."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,9 +1,10 @@
-"""``jneusample bench``: JSON shape on a tiny image, NeRF as the unit of cost, FLOP counting, bad input."""
+"""``jneusample bench`` (:mod:`jneusample.benchmark`): JSON shape on a tiny image, NeRF as the unit of cost, FLOP counting, bad input."""
 import argparse
 import json
 
 import pytest
 
+from jneusample import benchmark
 from jneusample.commands import bench as cmd
 from jneusample.errors import InputError
 
@@ -33,7 +34,7 @@ def test_tiny_bench_writes_the_json_shape(tmp_path, capsys):
     assert models["nerf"]["inf_cost"] == 1.0 and models["nerf"]["flop_cost"] == 1.0
     assert models["nerf"]["points_per_ray"] == 64 + 192
     assert (models["neusample192"]["points_per_ray"], models["neusample64"]["points_per_ray"]) == (192, 64)
-    # MLP FLOPs: the paper's cost ratios (METHOD.md: ≈ 0.75 and ≈ 0.25)
+    # MLP FLOPs: the paper's cost ratios (docs/method.md §4: ≈ 0.75 and ≈ 0.25)
     assert models["neusample192"]["flop_cost"] == pytest.approx(0.754, abs=0.005)
     assert models["neusample64"]["flop_cost"] == pytest.approx(0.254, abs=0.005)
     assert 0 < models["nerf"]["executed_gflops"] < models["nerf"]["gflops"]
@@ -44,8 +45,8 @@ def test_tiny_bench_writes_the_json_shape(tmp_path, capsys):
 def test_flops_per_point_match_the_radiance_mlp():
     from jneusample.models import build_model
 
-    field = build_model(cmd.model_config("neusample192")).radiance_field
-    per_point, per_ray = cmd.radiance_flops(field)
+    field = build_model(benchmark.model_config("neusample192")).radiance_field
+    per_point, per_ray = benchmark.radiance_flops(field)
     # 8x256 trunk with a 63-d input at layers 0 and 4, density 1, feature 256, colour 256→128→3
     assert per_point == 2 * (63 * 256 * 2 + 256 * 256 * 7 + 256 + 256 * 256 + 256 * 128 + 128 * 3)
     assert per_ray == 2 * 27 * 128

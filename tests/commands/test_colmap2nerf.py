@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import struct
 from pathlib import Path
 
@@ -148,11 +149,8 @@ def test_binary_model_matches_text(tmp_path):
     assert text["near"] == pytest.approx(binary["near"]) and text["far"] == pytest.approx(binary["far"])
     binary_dir = tmp_path / "bscene"
     binary_dir.mkdir()
-    (tmp_path / "b.json").rename(binary_dir / "transforms.json")
-    content = json.loads((binary_dir / "transforms.json").read_text())
-    for frame in content["frames"]:
-        frame["file_path"] = "../images/" + Path(frame["file_path"]).name
-    (binary_dir / "transforms.json").write_text(json.dumps(content))
+    (tmp_path / "b.json").rename(binary_dir / "transforms.json")  # its paths are images/*.png
+    shutil.copytree(tmp_path / "images", binary_dir / "images")  # scene files must stay inside the scene folder
     check_rays_through_point(binary_dir)
 
 

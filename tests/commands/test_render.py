@@ -109,7 +109,7 @@ def test_run_without_checkpoint(run_dir, tmp_path, capsys):
 
 def test_spiral_frames_follow_request():
     """Blender scenes: the render path is the spherical path generalised to --frames."""
-    from jneusample.commands.render import load_render_scene
+    from jneusample.video import load_render_scene
     from jneusample.data import DEMO_SCENE
 
     scene = load_render_scene(DEMO_SCENE, factor=4, frames=5)
@@ -119,7 +119,7 @@ def test_spiral_frames_follow_request():
 def test_llff_spiral_frames_follow_request():
     """LLFF scenes: the loader's spiral, regenerated with the requested number of frames."""
     from conftest import shared_data
-    from jneusample.commands.render import load_render_scene
+    from jneusample.video import load_render_scene
 
     scene = load_render_scene(shared_data("nerf_llff_data", "fern"), factor=8, frames=7)
     assert scene.render_path.shape == (7, 3, 4) and scene.ndc

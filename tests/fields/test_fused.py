@@ -39,3 +39,34 @@ def test_skip_mlp_inference_equals_training_path():
     with jt.no_grad():
         quick = mlp(x).numpy()
     np.testing.assert_allclose(quick, plain, rtol=1e-5, atol=1e-5)
+
+
+def test_fused_path_is_never_chosen_on_cuda(monkeypatch):
+    """With the device forced to CUDA the CPU-only oneDNN op is not even compiled: callers get None and take
+    Jittor's plain ops (cuBLAS on a GPU), and the result equals the training path."""
+    from jneusample import backend
+
+    monkeypatch.setattr(backend, "DEVICE", "cuda")
+    monkeypatch.setitem(fused._STATE, "ok", None)
+    monkeypatch.setattr(fused, "_self_check", lambda: pytest.fail("the oneDNN op must not be built on CUDA"))
+    assert not fused._enabled_here()
+    x, w, b = jt.ones((4, 3)), jt.ones((2, 3)), jt.zeros((2,))
+    with jt.no_grad():
+        assert fused.fused_linear([(x, w)], b) is None
+    assert fused._STATE["ok"] is False
+    jt.set_global_seed(0)
+    mlp = SkipMLP(in_dims=5, width=16, depth=3)
+    inputs = jt.array(np.random.default_rng(1).normal(size=(33, 5)).astype(np.float32))
+    plain = mlp(inputs).numpy()
+    with jt.no_grad():
+        np.testing.assert_array_equal(mlp(inputs).numpy(), plain)
+
+
+def test_fused_path_checks_use_cuda_on_every_call(monkeypatch):
+    monkeypatch.setitem(fused._STATE, "ok", True)  # as if the self-check had passed on the CPU earlier
+
+    class Flags:  # Jittor's flags, with use_cuda switched on after the self-check
+        no_grad, use_cuda = True, 1
+
+    monkeypatch.setattr(fused.jt, "flags", Flags())
+    assert fused.fused_linear([(None, None)], None) is None

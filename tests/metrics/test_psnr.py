@@ -35,3 +35,14 @@ def test_identical_is_infinite():
 def test_shape_mismatch():
     with pytest.raises(ValueError):
         psnr(np.zeros((2, 2, 3)), np.zeros((2, 3, 3)))
+
+
+def test_psnr_from_mse_is_the_same_formula():
+    from jneusample.metrics import psnr_from_mse
+
+    pred, gt = np.full((3, 3, 3), 0.2), np.zeros((3, 3, 3))
+    assert psnr_from_mse(mse(pred, gt)) == psnr(pred, gt)
+    assert psnr_from_mse(0.0) == math.inf
+    # a finite cap keeps logs plain JSON (train.py's 120 dB = MSE 1e-12)
+    assert psnr_from_mse(0.0, max_db=120.0) == 120.0 and psnr_from_mse(1e-15, max_db=120.0) == 120.0
+    assert psnr_from_mse(1e-2, max_db=120.0) == pytest.approx(20.0)

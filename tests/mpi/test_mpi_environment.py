@@ -11,7 +11,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from jneusample import distributed  # noqa: E402
+from jneusample import distributed, startup  # noqa: E402
+from jneusample.errors import InputError  # noqa: E402
 
 MPI_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "PMI_SIZE", "PMI_RANK", "use_mpi", "mpicc_path")
 
@@ -24,47 +25,47 @@ def no_mpi(monkeypatch):
 
 
 def test_no_launcher_means_no_mpi(no_mpi):
-    assert not distributed.mpi_requested()
-    assert distributed.mpi_problem() is None
-    assert distributed.launcher_world_size() == 1
-    distributed.check_mpi_environment()  # nothing to say
+    assert not startup.mpi_requested()
+    assert startup.mpi_problem() is None
+    assert startup.launcher_world_size() == 1
+    startup.check_mpi_environment()  # nothing to say
 
 
 def test_mpirun_without_mpicc_says_what_to_install(no_mpi):
     no_mpi.setenv("OMPI_COMM_WORLD_SIZE", "2")
-    no_mpi.setattr(distributed.shutil, "which", lambda name: None)
-    problem = distributed.mpi_problem()
+    no_mpi.setattr(startup.shutil, "which", lambda name: None)
+    problem = startup.mpi_problem()
     assert "mpicc" in problem and "apt-get install -y openmpi-bin libopenmpi-dev" in problem
-    with pytest.raises(SystemExit) as info:
-        distributed.check_mpi_environment()
+    with pytest.raises(InputError) as info:  # an ordinary exception (issue 10: no SystemExit at import time)
+        startup.check_mpi_environment()
     message = str(info.value)
-    assert message.startswith("error: ") and "\n" not in message and "without mpirun" in message
+    assert "\n" not in message and "without mpirun" in message
 
 
 def test_mpirun_with_one_process_falls_back_to_a_single_process(no_mpi):
     no_mpi.setenv("OMPI_COMM_WORLD_SIZE", "1")
-    no_mpi.setattr(distributed.shutil, "which", lambda name: None)
+    no_mpi.setattr(startup.shutil, "which", lambda name: None)
     with pytest.warns(UserWarning, match="single process"):
-        distributed.check_mpi_environment()
+        startup.check_mpi_environment()
     assert "OMPI_COMM_WORLD_SIZE" not in os.environ
 
 
 def test_other_mpi_launchers_and_disabled_mpi_are_reported(no_mpi):
     no_mpi.setenv("PMI_SIZE", "4")
-    assert distributed.launcher_world_size() == 4
-    assert "OpenMPI" in distributed.mpi_problem()
+    assert startup.launcher_world_size() == 4
+    assert "OpenMPI" in startup.mpi_problem()
     no_mpi.delenv("PMI_SIZE")
     no_mpi.setenv("OMPI_COMM_WORLD_SIZE", "2")
     no_mpi.setenv("use_mpi", "0")
-    assert "use_mpi=0" in distributed.mpi_problem()
+    assert "use_mpi=0" in startup.mpi_problem()
 
 
 def test_importing_the_backend_under_mpirun_without_mpi_fails_in_one_line(tmp_path):
     """The whole path, as a user meets it: Jittor is never imported, the message says what to install."""
     env = {key: value for key, value in os.environ.items() if key not in MPI_VARIABLES}
     env.update(OMPI_COMM_WORLD_SIZE="2", OMPI_COMM_WORLD_RANK="0", PATH=str(tmp_path), PYTHONPATH=str(REPO))
-    result = subprocess.run([sys.executable, "-c", "import jneusample.backend"], env=env, cwd=REPO,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "jneusample", "bench", "--height", "2", "--width", "2",
+                             "--no-progress"], env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines[-1].startswith("error: distributed run impossible") and "libopenmpi-dev" in lines[-1], lines

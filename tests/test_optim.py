@@ -1,0 +1,32 @@
+"""Learning-rate schedules: warm-up + linear decay, over steps or over a time budget."""
+import pytest
+
+from jneusample.config import preset
+from jneusample.optim import schedule_progress, warmup_linear_decay
+
+
+def test_linear_decay_without_warmup_is_the_papers_poly():
+    lr = warmup_linear_decay(5e-4, 5e-6)
+    assert lr(0.0) == pytest.approx(5e-4)
+    assert lr(0.5) == pytest.approx((5e-4 - 5e-6) * 0.5 + 5e-6)
+    assert lr(1.0) == pytest.approx(5e-6)
+    assert lr(2.0) == pytest.approx(5e-6)  # clamped past the end
+
+
+def test_warmup_ramps_from_a_tenth_then_decays():
+    lr = warmup_linear_decay(2e-3, 2e-4, warmup_fraction=0.1)
+    assert lr(0.0) == pytest.approx(2e-4)
+    assert lr(0.05) == pytest.approx(2e-3 * (0.1 + 0.9 * 0.5))
+    assert lr(0.1) == pytest.approx(2e-3)
+    assert lr(0.55) == pytest.approx((2e-3 - 2e-4) * 0.5 + 2e-4)
+    assert lr(1.0) == pytest.approx(2e-4)
+
+
+def test_schedule_progress_by_steps_and_by_time():
+    config = preset("tiny")
+    config.train.steps = 200
+    assert schedule_progress(config, 50, train_seconds=1e6) == pytest.approx(0.25)  # 'steps' ignores the clock
+    config.train.schedule, config.train.minutes = "time", 2.0
+    assert schedule_progress(config, 10, train_seconds=60.0) == pytest.approx(0.5)
+    assert schedule_progress(config, 150, train_seconds=60.0) == pytest.approx(0.75)  # whichever is further
+    assert schedule_progress(config, 10, train_seconds=1000.0) == 1.0
