@@ -21,7 +21,7 @@ Steps (each a subprocess with its own timeout; a failure is recorded and the nex
 ``install``   the wheels above, when Jittor is not importable;
 ``startup``   import the backend with ``JNEUSAMPLE_DEVICE=cuda`` (Jittor's first CUDA compile), a matmul/argsort
               smoke test against NumPy, and the backend's report (toolkit, free memory, render chunk);
-``tests``     the tests that make sense on CUDA (model, rendering, samplers, fields, metrics, backend);
+``tests``     the tests that make sense on CUDA (model, rendering, distances, fields, metrics, backend);
 ``bench``     ``jneusample bench --height 800 --width 800``: NeRF (64 + 128), NeuSample N = 192 and N = 64 at paper
               widths: seconds per 800x800 image and inf_cost beside the reference port's 12.71 s / 4.56 s (RTX 3090);
 ``bench_tf32``  the same with ``JNEUSAMPLE_TF32=1`` (TF32 tensor cores);
@@ -78,7 +78,7 @@ GOALS = {
     "inf_cost": {"neusample192": 0.77, "neusample64": 0.27},
     "tf32_max_psnr_drop_db": 0.05,
 }
-CUDA_TESTS = ["tests/test_backend.py", "tests/test_rendering.py", "tests/test_samplers.py", "tests/test_nerf.py",
+CUDA_TESTS = ["tests/test_backend.py", "tests/test_rendering.py", "tests/test_distances.py", "tests/test_nerf.py",
               "tests/fields", "tests/metrics"]
 DRY_TESTS = ["tests/test_backend.py::test_chunk_points_follow_device_memory",
              "tests/test_backend.py::test_startup_report_is_plain_data"]

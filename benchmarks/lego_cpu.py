@@ -25,17 +25,16 @@ def paper_width_training_throughput(scene, steps: int = 4) -> float:
     """Training points/s of NeuSample at the paper's width (256) and N=192, 1024 rays/step, after warm-up."""
     from jneusample.backend import jt
     from jneusample.config import preset
-    from jneusample.data.sampler import RaySampler
+    from jneusample.data.batches import RayBatcher
     from jneusample.models import build_model
     from jneusample.optim import make_optimizer, param_groups
-    from jneusample.rendering import Rays
-    from jneusample.train import render_settings
+    from jneusample.rendering import Rays, render_settings
 
     config = preset("paper")
     config.train.rays_per_step = 1024
     model = build_model(config.model)
     optimizer = make_optimizer(param_groups(model, config))
-    sampler = RaySampler(scene, 1024, 1.0, 0, seed=0)
+    sampler = RayBatcher(scene, 1024, 1.0, 0, seed=0)
     settings = render_settings(scene, config, training=True)
 
     def step(i):

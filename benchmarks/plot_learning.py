@@ -24,6 +24,9 @@ def main() -> int:
     parser.add_argument("--variants", default="", help="comma-separated variant names (default: all)")
     parser.add_argument("--scenes", default="", help="comma-separated scenes (default: all)")
     parser.add_argument("--min-minutes", type=float, default=0.0, help="only rows with at least this budget")
+    parser.add_argument("--before", action="append", default=[],
+                        help="SCENE=LABEL=metrics.jsonl: a curve from a run's own log (e.g. the old preset's run, "
+                             "whose metrics the repository keeps under benchmarks/results/)")
     parser.add_argument("--out", default=str(REPO / "docs" / "images" / "learning_curves.png"))
     args = parser.parse_args()
 
@@ -44,6 +47,12 @@ def main() -> int:
         if row["minutes"] < args.min_minutes:
             continue
         newest[(row["scene"], row["variant"])] = row
+    before: dict[str, list[tuple[str, list[float], list[float]]]] = {}
+    for item in args.before:
+        scene, label, path = item.split("=", 2)
+        lines = [json.loads(l) for l in Path(path).read_text().splitlines() if l.strip()]
+        points = [(l["elapsed_s"] / 60, l["val_psnr"]) for l in lines if l.get("val_psnr") is not None]
+        before.setdefault(scene, []).append((label, [m for m, _ in points], [v for _, v in points]))
     scenes = sorted({scene for scene, _ in newest})
     if not scenes:
         print("error: no matching rows", file=sys.stderr)
@@ -57,6 +66,8 @@ def main() -> int:
             psnr = [None] + [p["val_psnr"] for p in row["val_curve"]]
             line, = axis.plot(minutes[1:], psnr[1:], marker=".", label=f"{variant} ({row['test_psnr']:.1f} dB test)")
             axis.scatter([row["minutes"]], [row["test_psnr"]], color=line.get_color(), marker="*", s=80, zorder=3)
+        for label, minutes, psnr in before.get(scene, []):
+            axis.plot(minutes, psnr, marker=".", linestyle="--", color="grey", label=label)
         axis.set_title(f"{scene} (x{newest[next(k for k in newest if k[0] == scene)]['factor']})")
         axis.set_xlabel("minutes of training (2 CPU cores)")
         axis.set_ylabel("validation PSNR (dB)")

@@ -59,11 +59,13 @@ def sgemm_ceiling() -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def training_flops_per_point() -> float:
-    code = ("from jneusample.config import preset; from jneusample.models import build_model; "
-            "from jneusample.benchmark import flops_per_ray; c = preset('cpu'); m = build_model(c.model); "
-            "print(3 * flops_per_ray(m, executed=True) / c.model.n_samples)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, capture_output=True, text=True)
+def training_flops_per_point(config_json: Path) -> float:
+    """3 x the executed forward MLP FLOPs per radiance point of the run's model (sample field included)."""
+    code = ("import json, sys; from jneusample.config import Config; from jneusample.models import build_model; "
+            "from jneusample.benchmark import flops_per_ray; c = Config.from_dict(json.load(open(sys.argv[1]))); "
+            "m = build_model(c.model); print(3 * flops_per_ray(m, executed=True) / m.points_per_ray)")
+    out = subprocess.run([sys.executable, "-c", code, str(config_json)], cwd=REPO, check=True, capture_output=True,
+                         text=True)
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -78,6 +80,7 @@ def main() -> int:
         print(f"error: {LEGO}: lego scene not found", file=sys.stderr)
         return 2
     work = Path(tempfile.mkdtemp(prefix="throughput_"))
+    # the runs' folders stay until the FLOPs are read from their configs
     old_repo = work / "old"
     subprocess.run(["git", "worktree", "add", "--detach", str(old_repo), args.old_ref], cwd=REPO, check=True,
                    capture_output=True)
@@ -94,12 +97,13 @@ def main() -> int:
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(old_repo)], cwd=REPO, capture_output=True)
     best = {name: max(r["points_per_sec"] for r in rates) for name, rates in runs.items()}
-    flops = training_flops_per_point()
+    flops = {name: training_flops_per_point(work / f"{name}0" / "config.json") for name in runs}
     summary = {
         "old_ref": args.old_ref, "steps": args.steps, "rounds": args.rounds, "runs": runs,
         "points_per_sec_best": best, "speedup": round(best["new"] / best["old"], 3),
-        "sgemm_gflops": round(ceiling, 1), "training_gflop_per_point": round(flops / 1e9, 6),
-        "fraction_of_sgemm": {name: round(best[name] * flops / 1e9 / ceiling, 3) for name in best},
+        "sgemm_gflops": round(ceiling, 1),
+        "training_mflop_per_point": {name: round(flops[name] / 1e6, 4) for name in flops},
+        "fraction_of_sgemm": {name: round(best[name] * flops[name] / 1e9 / ceiling, 3) for name in best},
         "load_average": load.summary(),
     }
     path = write_result("train_throughput", summary, Path(args.results) if args.results else None)

@@ -15,7 +15,8 @@ bands) is the ceiling the MLP path is compared with: ``mlp_efficiency`` = nomina
 "Nominal" FLOPs are those of the model's Linear layers as written (2·in·out per point per layer, plus the view
 part of the colour layer and NeuSample's sample field once per ray); the radiance field executes 11% fewer
 (``fields/radiance.py`` folds two layers into one), so ``executed_gflops`` is reported too. A few training steps
-per model (forward, backward, Adam) give ``train_points_per_sec``.
+per model (forward, backward, Adam) give ``train_points_per_sec``. The FLOP counts are the models' own
+(``Model.flops_per_ray``, from ``model_base.radiance_flops``).
 """
 from __future__ import annotations
 
@@ -65,44 +66,9 @@ def model_config(name: str):
     return config
 
 
-def linear_flops(layer) -> int:
-    """2·in·out: the multiply-adds of one Linear layer per input row (bias adds not counted)."""
-    out_features, in_features = layer.weight.shape
-    return 2 * int(in_features) * int(out_features)
-
-
-def radiance_flops(field, executed: bool = False) -> tuple[int, int]:
-    """(per point, per ray) FLOPs of a RadianceField: the trunk and heads run per point; the view-direction
-    part of the colour layer runs once per ray (every point of a ray shares the direction).
-
-    ``executed``: what the implementation runs instead of the nominal layer list: ``feature_out`` and the
-    feature part of ``color_hidden`` are applied as one (width/2 × width) product, i.e. without feature_out's
-    width² per point (the per-chunk cost of forming the product is negligible and not counted).
-    """
-    per_point = sum(linear_flops(layer) for layer in field.trunk.layers)
-    per_point += linear_flops(field.density_out) + linear_flops(field.feature_out) + linear_flops(field.color_out)
-    hidden, inputs = field.color_hidden.weight.shape
-    per_point += 2 * field.width * int(hidden)
-    if executed:
-        per_point -= linear_flops(field.feature_out)
-    per_ray = 2 * (int(inputs) - field.width) * int(hidden)
-    return per_point, per_ray
-
-
 def flops_per_ray(model, executed: bool = False) -> int:
-    """MLP FLOPs of one rendered ray: radiance queries (+ NeuSample's sample field pass); nominal (the layers as
-    written) or ``executed`` (see :func:`radiance_flops`)."""
-    if hasattr(model, "sample_field"):
-        point, ray = radiance_flops(model.radiance_field, executed)
-        sample = sum(linear_flops(layer) for layer in model.sample_field.trunk.layers)
-        sample += linear_flops(model.sample_field.head)
-        return model.points_per_ray * point + ray + sample
-    point, ray = radiance_flops(model.coarse_field, executed)
-    total = model.n_coarse * point + ray
-    if model.fine_field is not None:
-        fine_point, fine_ray = radiance_flops(model.fine_field, executed)
-        total += (model.n_coarse + model.n_importance) * fine_point + fine_ray
-    return total
+    """MLP FLOPs of one rendered ray, nominal or ``executed``: :meth:`jneusample.model_base.Model.flops_per_ray`."""
+    return model.flops_per_ray(executed)
 
 
 # ------------------------------------------------------------------------------------------------------------ scene

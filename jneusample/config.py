@@ -9,9 +9,17 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from .errors import InputError
+from .model_registry import MODEL_KINDS, ModelKind
+
+SampleFieldInit = Literal["uniform", "default"]
+"""Choices of ``model.sample_field_init``."""
+DensityActivation = Literal["relu", "softplus"]
+"""Choices of ``model.density_activation``."""
+Schedule = Literal["steps", "time"]
+"""Choices of ``train.schedule``."""
 
 
 @dataclass
@@ -24,7 +32,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    kind: str = "neusample"
+    kind: ModelKind = "neusample"
     """'neusample' (sample field + one radiance field) or 'nerf' (coarse + fine radiance fields)."""
     n_samples: int = 192
     """NeuSample: number of sample distances the sample field outputs per ray (its head width)."""
@@ -36,12 +44,12 @@ class ModelConfig:
     """Sample field: positional-encoding frequencies of the ray origin."""
     direction_freqs: int = 10
     """Sample field: positional-encoding frequencies of the unit ray direction."""
-    sample_field_init: str = "uniform"
+    sample_field_init: SampleFieldInit = "uniform"
     """Initial output layer of the sample field: 'uniform' (samples start evenly spread over [near, far]) or
     'default' (the reference's default initialisation: samples start bunched mid-ray)."""
     inverse_depth: bool = False
     """Map the sorted sample field outputs linearly in disparity instead of depth (unused by the paper)."""
-    density_activation: str = "relu"
+    density_activation: DensityActivation = "relu"
     """How raw densities become σ ≥ 0: 'relu' (NeRF and the paper) or 'softplus' (σ = softplus(raw − 1), as in
     mip-NeRF). ReLU has no gradient where raw + noise < 0, so a field that has learnt 'empty everywhere' (an
     all-white image on a white background) can only leave that state through the density noise: the long
@@ -64,8 +72,8 @@ class ModelConfig:
 class RenderConfig:
     density_noise_std: float = 1.0
     """Std of the Gaussian noise added to raw densities while training (0 at evaluation)."""
-    last_interval: float = 1e10
-    """Length given to the interval after the last sample (NeRF's 'infinity')."""
+    last_interval: float = 2e10
+    """Length given to the interval after the last sample (NeRF's 'infinity'; 2e10 as in the authors' code)."""
     chunk_points: int = 1 << 18
     """Points per radiance-field chunk when rendering whole images (bounds memory). Measured on the CPU
     (docs/performance.md): peak host memory ≈ 90 MiB + 3.6 KiB per chunk point, so 2^18 keeps an 800x800 render
@@ -86,7 +94,7 @@ class TrainConfig:
     """Fraction of the schedule over which the learning rate ramps linearly from lr/10 up to lr before the
     decay starts (0: no warm-up, the paper). A warm-up lets a small run use a higher peak rate without the
     first large Adam steps killing the density."""
-    schedule: str = "steps"
+    schedule: Schedule = "steps"
     """What the learning-rate schedule (warm-up and decay) runs over: 'steps' (train.steps, the paper; a run
     is reproducible bit for bit) or 'time' (train.minutes of training wall clock: the run uses its whole time
     budget at whatever speed the machine gives, and stops there or at train.steps, whichever comes first)."""
@@ -196,7 +204,7 @@ def _cpu() -> Config:
     """Learns fast on 2 CPU cores: a recognisable 64x64 demo in 3 minutes, lego at 100x100 in 20 (docs/benchmarks.md).
 
     Half-width MLPs, 2 MPI ranks of 512 rays (one per core), and a time-based schedule: warm-up over the first
-    10 % of the budget to a peak rate 8x the paper's, then linear decay to a tenth of it at the end of
+    10 % of the budget to a peak rate 4x the paper's, then linear decay to a tenth of it at the end of
     ``train.minutes`` (20; ``--max-minutes`` changes it), however many steps the machine makes. Measured levers
     (each on the demo scene, lego and fern; docs/benchmarks.md, "Learning fast"): the peak rate, softplus
     density, no density noise, rays across all views, N = 32 samples.
@@ -214,8 +222,8 @@ def _cpu() -> Config:
     config.train.cpu_processes = 2
     config.train.rays_per_step = 512  # per rank: 1024 per step with the 2 ranks
     config.train.batch_across_views = True
-    config.train.lr = 4e-3
-    config.train.lr_final = 4e-4
+    config.train.lr = 2e-3
+    config.train.lr_final = 2e-5
     config.train.warmup_fraction = 0.1
     config.train.precrop_steps = 100
     config.train.checkpoint_every = 250
@@ -312,6 +320,11 @@ def apply_overrides(config: Config, overrides: list[str]) -> Config:
     return config
 
 
+def _one_of(value: str, choices: tuple[str, ...], key: str) -> tuple[bool, str]:
+    """A :func:`validate` check that a choice field holds one of ``choices`` (its Literal's or a registry's)."""
+    return value in choices, f"{key} must be {' or '.join(repr(c) for c in choices)}, got {value!r}"
+
+
 def validate(config: Config) -> None:
     """Reject values no run can use, with the offending key in the message."""
     import math
@@ -326,9 +339,9 @@ def validate(config: Config) -> None:
                 raise InputError(f"invalid config: {section.name}.{item.name} must be a finite number, got {value}")
     checks = [
         (config.data.factor >= 1, "data.factor must be >= 1"),
-        (config.model.kind in ("neusample", "nerf"), "model.kind must be 'neusample' or 'nerf'"),
+        _one_of(config.model.kind, MODEL_KINDS, "model.kind"),
         (config.model.n_samples >= 2, "model.n_samples must be >= 2"),
-        (config.model.sample_field_init in ("uniform", "default"), "model.sample_field_init: uniform or default"),
+        _one_of(config.model.sample_field_init, get_args(SampleFieldInit), "model.sample_field_init"),
         (config.model.sample_field_depth >= 1 and config.model.radiance_depth >= 1, "MLP depths must be >= 1"),
         (config.model.sample_field_width >= 2 and config.model.radiance_width >= 2, "MLP widths must be >= 2"),
         (config.model.n_coarse >= 2 and config.model.n_importance >= 0, "model.n_coarse >= 2, n_importance >= 0"),
@@ -339,8 +352,8 @@ def validate(config: Config) -> None:
         (config.train.keep_checkpoints >= 1, "train.keep_checkpoints must be >= 1"),
         (config.train.lr > 0 and config.train.lr_final >= 0, "learning rates must be positive"),
         (config.render.chunk_points >= 1, "render.chunk_points must be >= 1"),
-        (config.model.density_activation in ("relu", "softplus"), "model.density_activation: relu or softplus"),
-        (config.train.schedule in ("steps", "time"), "train.schedule: steps or time"),
+        _one_of(config.model.density_activation, get_args(DensityActivation), "model.density_activation"),
+        _one_of(config.train.schedule, get_args(Schedule), "train.schedule"),
         (0.0 <= config.train.warmup_fraction < 1.0, "train.warmup_fraction must be in [0, 1)"),
         (config.train.minutes >= 0, "train.minutes must be >= 0"),
     ]

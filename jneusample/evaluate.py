@@ -14,9 +14,8 @@ from . import backend, fileio
 from .backend import jt
 from .data import load_scene
 from .errors import InputError
-from .rendering import render_image
+from .rendering import render_image, render_settings
 from .runs import LoadedRun, load_run, read_scene_info
-from .train import render_settings
 from .visuals import depth_to_image, error_to_image, png_bytes, to_uint8
 
 

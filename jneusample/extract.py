@@ -14,6 +14,7 @@ from .checkpoint import list_checkpoints, model_state
 from .config import Config
 from .data import load_scene
 from .errors import InputError
+from .model_registry import model_class
 from .runs import load_run, read_scene_info
 from .train import TrainResult, train
 
@@ -21,7 +22,7 @@ from .train import TrainResult, train
 def extraction_config(parent: Config, parent_dir: Path, parent_step: int, n_samples: int,
                       steps: int | None) -> Config:
     """The child run's config: the parent's, with N_e samples, the extraction schedule and a link to the parent."""
-    if parent.model.kind != "neusample":
+    if not model_class(parent.model.kind).supports_extraction:
         raise InputError(f"{parent_dir}: sample field extraction needs a NeuSample run, this one is {parent.model.kind!r}")
     if not 1 < n_samples < parent.model.n_samples:
         raise InputError(f"--samples {n_samples}: must satisfy 1 < N_e < N = {parent.model.n_samples} of {parent_dir}")
@@ -47,7 +48,7 @@ def extract(parent_dir: str | Path, n_samples: int, out_dir: str | Path, steps: 
         raise InputError(f"{out_dir}: --out must differ from the parent run")
     initial = None
     if not resume or not list_checkpoints(out_dir):  # also an extraction killed before its first checkpoint
-        parent.model.sample_field.replace_head(n_samples)
+        parent.model.prepare_extraction(n_samples)
         initial = model_state(parent.model)
     scene = load_scene(info["data"], factor=config.data.factor, testskip=config.data.testskip,
                        allow_outside=bool(info.get("allow_outside_paths")))

@@ -1,30 +1,32 @@
-"""Models = how sample distances are produced + the radiance field + compositing.
+"""NeuSample = sample field + radiance field + compositing; :func:`build_model` builds any registered model.
 
 NeuSample asks a sample field for the distances; NeRF (``jneusample.nerf``) uses stratified coarse samples and
-inverse-CDF fine samples. Both expose the same interface to the trainer, evaluator and renderer:
-
-* ``model(rays, settings) -> dict`` with at least ``color`` (R, 3), ``depth`` (R,), ``acc`` (R,);
-* ``model.loss(outputs, target) -> jt.Var`` the photometric training loss;
-* ``model.points_per_ray`` radiance-field queries per ray (for chunking and cost accounting).
+inverse-CDF fine samples. Both implement :class:`jneusample.model_base.Model`, the interface the trainer,
+evaluator, extraction and renderer use; :mod:`jneusample.model_registry` lists them.
 """
 from __future__ import annotations
 
-from .backend import jt  # noqa: F401  (configures Jittor before it is imported)
-from jittor import nn  # noqa: E402
+from typing import ClassVar
 
-from .config import ModelConfig
+from .backend import jt  # noqa: F401  (configures Jittor before it is imported)
+
+from .config import Config, ModelConfig
 from .fields.radiance import RadianceField
 from .fields.sample_field import SampleField
+from .model_base import Model, linear_flops, mse, radiance_flops
+from .model_registry import model_class
+from .optim import ParamGroup, constant
 from .rendering import Rays, RenderSettings, query_and_composite
 
 
-def mse(prediction: jt.Var, target: jt.Var) -> jt.Var:
-    """Mean over rays and channels of the squared colour error."""
-    return ((prediction - target) ** 2).mean()
+class NeuSample(Model):
+    """Sample field → N sorted distances → radiance field → compositing (docs/method.md §2.2).
 
+    ``model(rays, settings)``: ``color`` (R, 3), ``depth`` (R,), ``acc`` (R,), ``weights`` and ``z`` (R, N);
+    ``loss`` = MSE of the colour; ``points_per_ray`` = N.
+    """
 
-class NeuSample(nn.Module):
-    """Sample field → N sorted distances → radiance field → compositing (METHOD.md §2.2)."""
+    supports_extraction: ClassVar[bool] = True
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -53,11 +55,31 @@ class NeuSample(nn.Module):
     def loss(self, outputs: dict[str, jt.Var], target: jt.Var) -> jt.Var:
         return mse(outputs["color"], target)
 
+    def training_color_mse(self, outputs: dict[str, jt.Var], target: jt.Var, loss: jt.Var) -> jt.Var:
+        return loss  # the loss is the colour MSE
 
-def build_model(config: ModelConfig) -> nn.Module:
-    """The model a config describes."""
-    if config.kind == "nerf":
-        from .nerf import NeRF
+    def flops_per_ray(self, executed: bool = False) -> int:
+        """N radiance queries, the per-ray view part of the colour layer, and one sample-field pass."""
+        point, ray = radiance_flops(self.radiance_field, executed)
+        sample = sum(linear_flops(layer) for layer in self.sample_field.trunk.layers)
+        sample += linear_flops(self.sample_field.head)
+        return self.points_per_ray * point + ray + sample
 
-        return NeRF(config)
-    return NeuSample(config)
+    def extraction_param_groups(self, config: Config) -> list[ParamGroup]:
+        """Sample field and radiance field at constant rates, every parameter in exactly one group (the
+        reference port put the sample-field trunk in both)."""
+        sample_ids = {id(p) for p in self.sample_field.parameters()}
+        rest = [p for p in self.parameters() if id(p) not in sample_ids]
+        return [
+            ParamGroup("sample_field", list(self.sample_field.parameters()), constant(config.extract.sample_field_lr)),
+            ParamGroup("radiance_field", rest, constant(config.extract.radiance_lr)),
+        ]
+
+    def prepare_extraction(self, n_samples: int) -> None:
+        """Keep the sample-field trunk and the radiance field; a fresh width → ``n_samples`` head."""
+        self.sample_field.replace_head(n_samples)
+
+
+def build_model(config: ModelConfig) -> Model:
+    """The model a config describes (``config.kind`` in :data:`jneusample.model_registry.MODELS`)."""
+    return model_class(config.kind)(config)

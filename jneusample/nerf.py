@@ -9,17 +9,15 @@ compositing are shared.
 from __future__ import annotations
 
 from .backend import jt  # noqa: F401  (configures Jittor before it is imported)
-from jittor import nn  # noqa: E402
-
 from .config import ModelConfig
+from .distances import inverse_cdf_distances, stratified_distances
 from .errors import InputError
 from .fields.radiance import RadianceField
-from .models import mse
+from .model_base import Model, mse, radiance_flops
 from .rendering import Rays, RenderSettings, query_and_composite
-from .samplers import inverse_cdf_samples, stratified_samples
 
 
-class NeRF(nn.Module):
+class NeRF(Model):
     """Coarse field at stratified samples → importance samples from its weights → fine field at the union.
 
     Same interface as NeuSample: ``model(rays, settings)`` returns the fine pass's ``color`` (R, 3),
@@ -55,7 +53,7 @@ class NeRF(nn.Module):
         return query_and_composite(field, rays, z, settings)
 
     def execute(self, rays: Rays, settings: RenderSettings) -> dict[str, jt.Var]:
-        z_coarse = stratified_samples(settings.near, settings.far, len(rays), self.n_coarse, settings.perturb)
+        z_coarse = stratified_distances(settings.near, settings.far, len(rays), self.n_coarse, settings.perturb)
         coarse = self._render(self.coarse_field, rays, z_coarse, settings)
         if self.fine_field is None:
             coarse["coarse_color"] = coarse["color"]
@@ -63,7 +61,7 @@ class NeRF(nn.Module):
         # NeRF's choice of PDF: bins between the midpoints of the coarse samples, weighted by the coarse weights
         # of the interior samples (the first and last sample have only half a bin)
         mids = 0.5 * (z_coarse[:, 1:] + z_coarse[:, :-1])  # (R, Nc − 1) edges of Nc − 2 bins
-        z_importance = inverse_cdf_samples(mids, coarse["weights"][:, 1:-1], self.n_importance, settings.perturb)
+        z_importance = inverse_cdf_distances(mids, coarse["weights"][:, 1:-1], self.n_importance, settings.perturb)
         _, z_fine = jt.argsort(jt.concat([z_coarse, z_importance], dim=1), dim=1)
         fine = self._render(self.fine_field, rays, z_fine.stop_grad(), settings)
         fine["coarse_color"] = coarse["color"]
@@ -73,3 +71,12 @@ class NeRF(nn.Module):
         if self.fine_field is None:
             return mse(outputs["color"], target)
         return mse(outputs["color"], target) + mse(outputs["coarse_color"], target)
+
+    def flops_per_ray(self, executed: bool = False) -> int:
+        """Nc coarse queries and, with a fine field, Nc + Ni fine queries, each pass with its per-ray view part."""
+        point, ray = radiance_flops(self.coarse_field, executed)
+        total = self.n_coarse * point + ray
+        if self.fine_field is not None:
+            fine_point, fine_ray = radiance_flops(self.fine_field, executed)
+            total += (self.n_coarse + self.n_importance) * fine_point + fine_ray
+        return total

@@ -53,18 +53,9 @@ def schedule_progress(config: Config, step: int, train_seconds: float) -> float:
 
 
 def param_groups(model, config: Config) -> list[ParamGroup]:
-    """Training: one group, warm-up then linear decay. Extraction: sample field and radiance field at constant
-    rates, every parameter in exactly one group (the reference port put the sample-field trunk in both)."""
-    if config.extract.parent:
-        sample_ids = {id(p) for p in model.sample_field.parameters()}
-        rest = [p for p in model.parameters() if id(p) not in sample_ids]
-        return [
-            ParamGroup("sample_field", list(model.sample_field.parameters()), constant(config.extract.sample_field_lr)),
-            ParamGroup("radiance_field", rest, constant(config.extract.radiance_lr)),
-        ]
-    train = config.train
-    return [ParamGroup("all", list(model.parameters()),
-                       warmup_linear_decay(train.lr, train.lr_final, train.warmup_fraction))]
+    """The optimizer groups of ``model`` (a :class:`~jneusample.model_base.Model`) for this run: training or
+    extraction (see :meth:`~jneusample.model_base.Model.param_groups`)."""
+    return model.param_groups(config)
 
 
 def make_optimizer(groups: list[ParamGroup]) -> jt.optim.Adam:

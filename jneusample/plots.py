@@ -169,8 +169,7 @@ def collect_samples(run, scene, split: str = "test", view: int = 0, pixels: int 
     than growing with H·W·N.
     """
     from .data.rays import scene_rays
-    from .rendering import chunk_rays_of
-    from .train import render_settings
+    from .rendering import chunk_rays_of, render_settings
 
     views = scene.split(split)
     if not 0 <= view < len(views):

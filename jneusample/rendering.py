@@ -2,6 +2,24 @@
 
 Nothing here holds module state; models call :func:`composite`, and :func:`render_image` drives any model over
 all pixels of a camera in bounded-memory chunks.
+
+Shape letters (used across the package's docstrings):
+
+* R: rays (a batch, a chunk, or H·W for an image); H, W: image height and width in pixels.
+* N: sample distances (radiance-field queries) along one ray in one pass: NeuSample's N, NeRF's Nc coarse and
+  Nc + Ni fine; ``points_per_ray`` counts every query of all passes. M: bins of NeRF's inverse-CDF PDF.
+* P: points fed to a field at once (P = R·N); D: input dimension (3 for positions and directions);
+  L: positional-encoding frequencies (γ(x) has D·(1 + 2L) entries). B: histogram bins (plots).
+
+Units along a ray:
+
+* z: distance along the *un-normalised* direction d (``Rays.directions``): the point is x = o + z·d, and an
+  interval (z_{i+1} − z_i) becomes metric once multiplied by ‖d‖ (:func:`composite`). z lies in [near, far].
+* t ∈ [0, 1]: the sample field's sorted outputs before they are mapped to z = near·(1 − t) + far·t (or linearly
+  in disparity); plots also show z as t = (z − near)/(far − near).
+* NDC (LLFF's forward-facing scenes): origins and directions are in normalised device coordinates, where
+  near = 0 and far = 1, so z is NDC depth, not a world distance; the view directions given to the radiance
+  field (``Rays.view_dirs``) stay world-space unit vectors.
 """
 from __future__ import annotations
 
@@ -23,7 +41,7 @@ class RenderSettings:
     """Far bound of the rays."""
     white_background: bool
     """Composite on white (C ← C + (1 − acc))."""
-    last_interval: float = 1e10
+    last_interval: float = 2e10
     """Length of the interval behind the last sample."""
     density_noise_std: float = 0.0
     """Std of the Gaussian noise on raw densities (training only)."""

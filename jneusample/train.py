@@ -1,7 +1,6 @@
 """The training loop: orchestrates sampler → model → loss → optimizer, checkpoints, logs and validation."""
 from __future__ import annotations
 
-import math
 import sys
 import time
 from dataclasses import dataclass
@@ -14,17 +13,14 @@ from . import backend, distributed, runguard
 from .backend import jt
 from .checkpoint import checkpoint_dir, load_checkpoint, load_model_state, model_state, save_checkpoint
 from .config import Config
-from .data.sampler import RaySampler
+from .data.batches import RayBatcher
 from .data.scene import Scene
+from .metrics.psnr import psnr_from_mse
 from .models import build_model
 from .optim import (load_optimizer_state, make_optimizer, optimizer_state, param_groups, schedule_progress,
                     set_learning_rates)
-from .rendering import Rays, render_image, render_settings  # noqa: F401  (render_settings: re-exported)
+from .rendering import Rays, render_image, render_settings
 from .runs import append_metrics, prepare_run_dir, truncate_metrics, write_config, write_scene_info
-
-
-def psnr_from_mse(mse: float) -> float:
-    return float(-10.0 * math.log10(max(mse, 1e-12)))
 
 
 def validation_views(count: int, available: int) -> list[int]:
@@ -44,7 +40,7 @@ def validate(model, scene: Scene, config: Config) -> dict[str, float]:
     psnrs = []
     for index in distributed.shard(validation_views(config.train.val_views, len(views))):
         image = render_image(model, scene, views.c2w[index], settings, config.render.chunk_points, keep=("color",))
-        psnrs.append(psnr_from_mse(float(np.mean((image["color"] - views.images[index]) ** 2))))
+        psnrs.append(psnr_from_mse(float(np.mean((image["color"] - views.images[index]) ** 2)), max_db=120.0))
     psnrs = sum(distributed.gather_objects(psnrs), [])
     return {"val_psnr": float(np.mean(psnrs)), "val_views": len(psnrs), "val_split": split}
 
@@ -90,7 +86,7 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
     model = build_model(config.model)
     groups = param_groups(model, config)
     optimizer = make_optimizer(groups)
-    sampler = RaySampler(scene, train_cfg.rays_per_step, train_cfg.precrop_fraction, train_cfg.precrop_steps,
+    sampler = RayBatcher(scene, train_cfg.rays_per_step, train_cfg.precrop_fraction, train_cfg.precrop_steps,
                          seed=train_cfg.seed, stream=backend.rank(), across_views=train_cfg.batch_across_views)
     start_step = 0
     seconds_before = 0.0  # training seconds of earlier invocations (a 'time' schedule continues from them)
@@ -180,15 +176,15 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
         # run would have drawn.
         jt.set_seed((train_cfg.seed * 1_000_003 + backend.rank() * 7_919 + step) % (2**31 - 1))
         outputs = model(Rays.from_numpy(batch.origins, batch.directions, batch.view_dirs), settings)
-        loss = model.loss(outputs, jt.array(batch.target))
+        target = jt.array(batch.target)
+        loss = model.loss(outputs, target)
         optimizer.step(loss)
         distributed.sync_parameters(model)  # MPI: run this step's gradient all-reduces now, on every rank
         step += 1
         loss_value = float(loss.item())
         runguard.check_loss(loss_value, step, run_dir)  # diverged: stop before logging or checkpointing it
-        color_mse = float(((outputs["color"] - jt.array(batch.target)) ** 2).mean().item()) \
-            if config.model.kind != "neusample" else loss_value
-        train_psnr = psnr_from_mse(color_mse)
+        color_mse = float(model.training_color_mse(outputs, target, loss).item())
+        train_psnr = psnr_from_mse(color_mse, max_db=120.0)
         timed_steps += 1
         elapsed = time.time() - started
         points_per_sec = points_per_step * timed_steps / max(elapsed, 1e-9)
@@ -227,7 +223,7 @@ def validation_record(model, scene, config, step, run_dir, is_root, elapsed: flo
     return record["val_psnr"]
 
 
-def gather_sampler_states(sampler: RaySampler, model=None) -> tuple[list[dict[str, Any]], list[str]]:
+def gather_sampler_states(sampler: RayBatcher, model=None) -> tuple[list[dict[str, Any]], list[str]]:
     """Every rank's sampler state (rank order), so that a resume on the same number of ranks is exact, and
     every rank's parameter digest (empty without ``model`` or outside MPI). One collective under MPI."""
     if not backend.in_mpi():

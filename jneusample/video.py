@@ -254,9 +254,8 @@ def render_video(run_dir: str | Path, out: str | Path, options: RenderOptions, c
     from . import backend
     from .fileio import atomic_write_bytes
     from .distributed import gather_objects
-    from .rendering import render_image
+    from .rendering import render_image, render_settings
     from .runs import load_run, read_scene_info
-    from .train import render_settings
     from .visuals import png_bytes
 
     out = Path(out)

@@ -28,6 +28,9 @@ def main() -> int:
     parser.add_argument("run")
     parser.add_argument("dest")
     parser.add_argument("--data-as", default=None, help="data path to record in scene.json")
+    parser.add_argument("--parent-as", default=None,
+                        help="extracted runs: the packaged parent's path to record as extract.parent, in config.json "
+                             "and in the checkpoint alike")
     args = parser.parse_args()
     run, dest = Path(args.run), Path(args.dest)
     checkpoint = latest_checkpoint(run)
@@ -36,11 +39,15 @@ def main() -> int:
         return 2
     state = load_checkpoint(checkpoint)
     slim = {k: v for k, v in state.items() if k not in ("optimizer", "sampler_per_rank")}
+    config = json.loads((run / "config.json").read_text())
+    if args.parent_as:
+        config["extract"]["parent"] = args.parent_as
+        slim["config"]["extract"]["parent"] = args.parent_as
     dest.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(dest / "checkpoints" / checkpoint.name, pickle.dumps(slim, protocol=pickle.HIGHEST_PROTOCOL))
-    for name in ("config.json", "metrics.jsonl"):
-        if (run / name).exists():
-            shutil.copy2(run / name, dest / name)
+    write_json(dest / "config.json", config)
+    if (run / "metrics.jsonl").exists():
+        shutil.copy2(run / "metrics.jsonl", dest / "metrics.jsonl")
     info = json.loads((run / "scene.json").read_text())
     if args.data_as:
         info["data"] = args.data_as

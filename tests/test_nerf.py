@@ -91,7 +91,8 @@ def test_preset_rule_reproduces_nerf_paper_counts_and_scales_with_n_samples():
     paper = preset("paper")
     assert (paper.model.n_coarse, paper.model.n_importance) == (64, 128)
     cpu = preset("cpu")
-    assert (cpu.model.n_coarse, cpu.model.n_importance) == nerf_sample_counts(cpu.model.n_samples) == (21, 43)
+    assert (cpu.model.n_coarse, cpu.model.n_importance) == nerf_sample_counts(cpu.model.n_samples) == (11, 21)
+    assert nerf_sample_counts(64) == (21, 43)
     assert sum(nerf_sample_counts(96)) == 96
 
 

@@ -15,7 +15,7 @@ def test_composite_matches_hand_computed_weights():
     d = np.array([[0.0, 0.0, -2.0]], np.float32)
     sigma = np.array([[0.5, -1.0, 1.0]], np.float32)
     rgb = np.array([[[1, 0, 0], [0, 1, 0], [0, 0, 1]]], np.float32)
-    deltas = np.array([1.0 * 2, 2.0 * 2, 1e10 * 2])
+    deltas = np.array([1.0 * 2, 2.0 * 2, 2e10 * 2])
     alpha = 1 - np.exp(-np.maximum(sigma[0], 0) * deltas)  # [1 - e^-1, 0, 1]
     transmittance = np.array([1.0, 1 - alpha[0], (1 - alpha[0]) * (1 - alpha[1])])
     weights = alpha * transmittance

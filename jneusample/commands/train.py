@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
+from ..model_registry import MODEL_KINDS
 from .common import add_allow_outside_option, add_set_option, check_writable_dir
 
 
@@ -27,7 +28,7 @@ def register(subparsers) -> None:
                         help="compute preset: paper = the published configuration (400k steps, N=192), "
                              "cpu = ~20 minutes on 2 CPU cores at ~100x100, tiny = seconds (tests); "
                              "default: cpu, or with --resume the run's own")
-    parser.add_argument("--model", default=None, choices=("neusample", "nerf"),
+    parser.add_argument("--model", default=None, choices=MODEL_KINDS,
                         help="model kind (default: the preset's, neusample)")
     parser.add_argument("--factor", type=int, default=None,
                         help="downscale images by this factor (area averaging); default: the preset's (1)")

@@ -1,7 +1,9 @@
 """Scene loading: recognises the format of a folder and dispatches to its loader."""
 from __future__ import annotations
 
+import importlib
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
@@ -10,33 +12,50 @@ from .scene import Intrinsics, Scene, Views
 DEMO_SCENE = Path(__file__).resolve().parent.parent / "assets" / "demo_scene"
 """The small Blender-format scene the project ships (made by scripts/make_demo_scene.py)."""
 
-FORMATS = (
-    ("transforms_train.json", "blender"),
-    ("poses_bounds.npy", "llff"),
-    ("transforms.json", "transforms"),
-)
+
+@dataclass(frozen=True)
+class SceneFormat:
+    """One scene format: how to recognise it and how to load it."""
+
+    name: str
+    """The format's name (``Scene.format``)."""
+    marker: str
+    """The file in the scene folder whose presence identifies the format."""
+    files: tuple[str, ...]
+    """The description files the format reads (they too must stay inside the scene folder)."""
+    loader: str
+    """``module:function`` in :mod:`jneusample.data` that loads it, called as
+    ``function(root, factor=, testskip=, allow_outside=)`` (imported only when used)."""
+
+    def load(self, root: Path, factor: int, testskip: int, allow_outside: bool) -> Scene:
+        """Call the format's loader (no checks: :func:`load_scene` is the entry point)."""
+        module, function = self.loader.split(":")
+        load = getattr(importlib.import_module(f".{module}", __package__), function)
+        return load(root, factor=factor, testskip=testskip, allow_outside=allow_outside)
+
+
+FORMATS: dict[str, SceneFormat] = {fmt.name: fmt for fmt in (
+    SceneFormat("blender", "transforms_train.json",
+                ("transforms_train.json", "transforms_val.json", "transforms_test.json"), "blender:load_blender"),
+    SceneFormat("llff", "poses_bounds.npy", ("poses_bounds.npy",), "llff:load_llff"),
+    SceneFormat("transforms", "transforms.json", ("transforms.json",), "transforms:load_transforms"),
+)}
+"""The scene formats, in the order detection tries their markers (a Blender folder may also hold a
+transforms.json). Adding a format: its loader module and one entry here."""
 
 
 def detect_format(root: Path) -> str:
-    """'blender', 'llff' or 'transforms', from the files in ``root``; a clear error otherwise."""
+    """The name of the format of the scene in ``root`` (a key of :data:`FORMATS`); a clear error otherwise."""
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise InputError(f"{root}: data folder is not a directory (give the scene's folder, not a file in it)")
     if not root.is_dir():
         raise InputError(f"{root}: data folder does not exist")
-    for marker, name in FORMATS:
-        if (root / marker).exists():
-            return name
-    looked_for = ", ".join(f"{marker} ({name})" for marker, name in FORMATS)
+    for fmt in FORMATS.values():
+        if (root / fmt.marker).exists():
+            return fmt.name
+    looked_for = ", ".join(f"{fmt.marker} ({fmt.name})" for fmt in FORMATS.values())
     raise InputError(f"{root}: unknown scene format: looked for {looked_for}")
-
-
-SCENE_FILES = {
-    "blender": ("transforms_train.json", "transforms_val.json", "transforms_test.json"),
-    "llff": ("poses_bounds.npy",),
-    "transforms": ("transforms.json",),
-}
-"""The description files each format reads (they too must stay inside the scene folder)."""
 
 
 def load_scene(root: str | Path | None = None, factor: int = 1, testskip: int = 1, quiet: bool = False,
@@ -49,24 +68,14 @@ def load_scene(root: str | Path | None = None, factor: int = 1, testskip: int = 
     from .images import inside_scene
 
     root = Path(root) if root is not None else DEMO_SCENE
-    fmt = detect_format(root)
+    fmt = FORMATS[detect_format(root)]
     if factor < 1:
         raise InputError(f"--factor must be a positive integer, got {factor}")
-    for name in SCENE_FILES[fmt]:
+    for name in fmt.files:
         inside_scene(root, name, f"{root / name}", allow_outside)
     if not quiet:
-        print(f"data: {root} ({fmt} format)", file=sys.stderr)
-    if fmt == "blender":
-        from .blender import load_blender
-
-        return load_blender(root, factor=factor, testskip=testskip, allow_outside=allow_outside)
-    if fmt == "llff":
-        from .llff import load_llff
-
-        return load_llff(root, factor=factor, testskip=testskip, allow_outside=allow_outside)
-    from .transforms import load_transforms
-
-    return load_transforms(root, factor=factor, testskip=testskip, allow_outside=allow_outside)
+        print(f"data: {root} ({fmt.name} format)", file=sys.stderr)
+    return fmt.load(root, factor=factor, testskip=testskip, allow_outside=allow_outside)
 
 
-__all__ = ["DEMO_SCENE", "Intrinsics", "Scene", "Views", "detect_format", "load_scene"]
+__all__ = ["DEMO_SCENE", "FORMATS", "Intrinsics", "Scene", "SceneFormat", "Views", "detect_format", "load_scene"]

@@ -43,10 +43,11 @@ def test_tiny_bench_writes_the_json_shape(tmp_path, capsys):
 
 
 def test_flops_per_point_match_the_radiance_mlp():
+    from jneusample.model_base import radiance_flops
     from jneusample.models import build_model
 
     field = build_model(benchmark.model_config("neusample192")).radiance_field
-    per_point, per_ray = benchmark.radiance_flops(field)
+    per_point, per_ray = radiance_flops(field)
     # 8x256 trunk with a 63-d input at layers 0 and 4, density 1, feature 256, colour 256→128→3
     assert per_point == 2 * (63 * 256 * 2 + 256 * 256 * 7 + 256 + 256 * 256 + 256 * 128 + 128 * 3)
     assert per_ray == 2 * 27 * 128

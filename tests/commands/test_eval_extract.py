@@ -9,9 +9,9 @@ from jneusample.data import DEMO_SCENE
 from jneusample.cli import main
 from jneusample.config import preset
 from jneusample.data import load_scene
-from jneusample.rendering import render_image
+from jneusample.rendering import render_image, render_settings
 from jneusample.runs import load_run
-from jneusample.train import render_settings, train
+from jneusample.train import train
 
 
 @pytest.fixture(scope="module")

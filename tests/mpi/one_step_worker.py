@@ -27,11 +27,10 @@ def main() -> None:
     from jneusample.backend import jt
     from jneusample.config import preset
     from jneusample.data import DEMO_SCENE, load_scene
-    from jneusample.data.sampler import RaySampler
+    from jneusample.data.batches import RayBatcher
     from jneusample.models import build_model
     from jneusample.optim import make_optimizer, param_groups, set_learning_rates
-    from jneusample.rendering import Rays
-    from jneusample.train import render_settings
+    from jneusample.rendering import Rays, render_settings
 
     config = preset("tiny")
     config.render.density_noise_std = 0.0
@@ -48,7 +47,7 @@ def main() -> None:
     set_learning_rates(optimizer, groups, 0)
 
     # The same 2B rays on every rank (stream 0), past the precrop phase.
-    batch = RaySampler(scene, args.rays, 1.0, 0, seed=123, stream=0).sample(step=10)
+    batch = RayBatcher(scene, args.rays, 1.0, 0, seed=123, stream=0).sample(step=10)
     share = args.rays // size
     part = slice(rank * share, (rank + 1) * share)
     settings = render_settings(scene, config, training=True)

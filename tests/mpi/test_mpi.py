@@ -149,10 +149,10 @@ def test_training_on_two_ranks(run_2ranks):
 def test_ranks_draw_different_rays():
     sys.path.insert(0, str(REPO))
     from jneusample.data import DEMO_SCENE, load_scene
-    from jneusample.data.sampler import RaySampler
+    from jneusample.data.batches import RayBatcher
 
     scene = load_scene(DEMO_SCENE, factor=1, testskip=1)
-    batches = [RaySampler(scene, 64, 1.0, 0, seed=0, stream=rank).sample(step=3) for rank in (0, 1)]
+    batches = [RayBatcher(scene, 64, 1.0, 0, seed=0, stream=rank).sample(step=3) for rank in (0, 1)]
     assert not np.array_equal(batches[0].directions, batches[1].directions)
 
 

@@ -1,4 +1,4 @@
-"""Sample distances along rays for NeRF: stratified (coarse) and inverse-CDF (hierarchical, fine).
+"""NeRF's distance samplers: distances z along rays, stratified (coarse) and inverse-CDF (hierarchical, fine).
 
 Pure functions, no module state; each returns distances of shape (R, N), sorted along each ray. NeuSample's
 sample field (``jneusample.fields.sample_field``) is the learned alternative to both.
@@ -27,7 +27,7 @@ def _inclusive_cumsum(x: jt.Var) -> jt.Var:
     return jt.matmul(x, jt.array(_INCLUSIVE_SUM[m]))
 
 
-def stratified_samples(near: float, far: float, n_rays: int, n_samples: int, jitter: bool) -> jt.Var:
+def stratified_distances(near: float, far: float, n_rays: int, n_samples: int, jitter: bool) -> jt.Var:
     """NeRF's coarse samples: N evenly spaced distances in [near, far], jittered inside their bins in training.
 
     Without jitter the samples are ``linspace(near, far, N)`` (the official NeRF code; the same for every ray).
@@ -54,7 +54,7 @@ def stratified_samples(near: float, far: float, n_rays: int, n_samples: int, jit
 
 
 def bin_edges(near: float, far: float, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
-    """The stratification bins of :func:`stratified_samples`: (lower, upper), each (N,) float64."""
+    """The stratification bins of :func:`stratified_distances`: (lower, upper), each (N,) float64."""
     if n_samples == 1:
         return np.array([near], np.float64), np.array([far], np.float64)
     z = np.linspace(near, far, n_samples, dtype=np.float64)
@@ -62,7 +62,7 @@ def bin_edges(near: float, far: float, n_samples: int) -> tuple[np.ndarray, np.n
     return np.concatenate([[near], mids]), np.concatenate([mids, [far]])
 
 
-def inverse_cdf_samples(bins: jt.Var, weights: jt.Var, n_samples: int, jitter: bool) -> jt.Var:
+def inverse_cdf_distances(bins: jt.Var, weights: jt.Var, n_samples: int, jitter: bool) -> jt.Var:
     """NeRF's hierarchical sampling: draw distances from the piecewise-constant PDF that ``weights`` define.
 
     Bin m spans [bins_m, bins_{m+1}] and has probability p_m = (w_m + 1e-5) / Σ_j (w_j + 1e-5) (the 1e-5 keeps

@@ -2,7 +2,7 @@
 import numpy as np
 
 from jneusample.data import load_scene
-from jneusample.data.sampler import RaySampler
+from jneusample.data.batches import RayBatcher
 
 
 def _pixel_sets(scene, batch):
@@ -17,14 +17,14 @@ def _pixel_sets(scene, batch):
 
 def test_one_view_per_step_by_default(blender_scene):
     scene = load_scene(blender_scene)
-    sampler = RaySampler(scene, 32, precrop_fraction=1.0, precrop_steps=0, seed=0)
+    sampler = RayBatcher(scene, 32, precrop_fraction=1.0, precrop_steps=0, seed=0)
     views = {v for v, _, _ in _pixel_sets(scene, sampler.sample(0))}
     assert len(views) == 1
 
 
 def test_across_views_draws_from_several_views_inside_the_precrop_window(blender_scene):
     scene = load_scene(blender_scene)  # 4 train views of 16x16
-    sampler = RaySampler(scene, 64, precrop_fraction=0.5, precrop_steps=5, seed=0, across_views=True)
+    sampler = RayBatcher(scene, 64, precrop_fraction=0.5, precrop_steps=5, seed=0, across_views=True)
     cropped = _pixel_sets(scene, sampler.sample(0))
     assert len({v for v, _, _ in cropped}) > 1
     assert all(4 <= r < 12 and 4 <= c < 12 for _, r, c in cropped)  # the central 8x8 box
@@ -34,11 +34,11 @@ def test_across_views_draws_from_several_views_inside_the_precrop_window(blender
 
 def test_across_views_batches_resume_identically(blender_scene):
     scene = load_scene(blender_scene)
-    first = RaySampler(scene, 16, 1.0, 0, seed=3, across_views=True)
+    first = RayBatcher(scene, 16, 1.0, 0, seed=3, across_views=True)
     first.sample(0)
     state = first.state_dict()
     expected = first.sample(1)
-    second = RaySampler(scene, 16, 1.0, 0, seed=3, across_views=True)
+    second = RayBatcher(scene, 16, 1.0, 0, seed=3, across_views=True)
     second.load_state_dict(state)
     again = second.sample(1)
     np.testing.assert_array_equal(again.target, expected.target)

@@ -24,7 +24,7 @@ class Batch:
     """(R, 3) ground-truth colours."""
 
 
-class RaySampler:
+class RayBatcher:
     """Draws ``rays_per_step`` training rays per step, reproducibly from its own RNG.
 
     Blender-style scenes: one view per step, taken from a shuffled order of all views (a new shuffle after

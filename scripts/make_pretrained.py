@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Make every model in pretrained/ from scratch, end to end: train, evaluate, extract, package.
+
+    python scripts/make_pretrained.py                  # ~55 minutes on 2 CPU cores; runs go to runs/pretrained/
+    python scripts/make_pretrained.py --runs DIR       # reuse the runs already in DIR (a step is skipped when
+                                                       # its run already has its evaluation)
+
+Steps (each a `jneusample` command, printed before it runs):
+1. `demo` → pretrained/demo
+2. lego x8, `train --preset cpu --max-minutes 20`, `eval --skip 8 --lpips vgg,alex` → pretrained/lego-x8-cpu-n32
+3. `extract --samples N/3` from it (the paper's 192 → 64 ratio), `eval` → pretrained/lego-x8-cpu-n11
+4. fern x8, `train --preset cpu --max-minutes 20`, `eval --lpips vgg,alex` → pretrained/fern-x8-cpu-n32
+Packaging (`scripts/package_pretrained.py`) keeps model-only checkpoints, configs, metrics and eval reports, and
+records the data and parent paths relative to the repository root, in config.json and checkpoint alike.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = "../shared/data"
+
+
+def sh(*args: str) -> None:
+    print("$", " ".join(args), flush=True)
+    subprocess.run(list(args), cwd=REPO, check=True)
+
+
+def jns(*args: str) -> None:
+    sh(sys.executable, "-m", "jneusample", *args)
+
+
+def evaluated(run: Path, split: str = "test") -> bool:
+    return (run / f"eval_{split}" / "results.json").exists()
+
+
+def package(run: Path, name: str, data_as: str | None = None, parent_as: str | None = None) -> None:
+    extra = (["--data-as", data_as] if data_as else []) + (["--parent-as", parent_as] if parent_as else [])
+    dest = REPO / "pretrained" / name
+    if dest.exists():
+        sh("rm", "-r", str(dest))
+    sh(sys.executable, "scripts/package_pretrained.py", str(run), str(dest), *extra)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", default=str(REPO / "runs" / "pretrained"), help="where the full runs go")
+    parser.add_argument("--minutes", type=float, default=20.0, help="training budget of lego and fern")
+    parser.add_argument("--extract-minutes", type=float, default=4.0)
+    parser.add_argument("--only", default="demo,lego,extract,fern", help="comma-separated steps")
+    args = parser.parse_args()
+    runs = Path(args.runs)
+    runs.mkdir(parents=True, exist_ok=True)
+    steps = set(args.only.split(","))
+    lego_data, fern_data = f"{SHARED}/nerf_synthetic/lego", f"{SHARED}/nerf_llff_data/fern"
+
+    if "demo" in steps:
+        demo = runs / "demo"
+        if not evaluated(demo):
+            jns("demo", "--out", str(demo), "--no-progress")
+        package(demo, "demo")
+    lego = runs / "lego-x8-cpu"
+    if "lego" in steps:
+        if not evaluated(lego):
+            jns("train", "--data", lego_data, "--factor", "8", "--preset", "cpu", "--max-minutes", str(args.minutes),
+                "--out", str(lego), "--no-progress")
+            jns("eval", "--run", str(lego), "--skip", "8", "--lpips", "vgg,alex", "--no-progress")
+        n = json.loads((lego / "config.json").read_text())["model"]["n_samples"]
+        package(lego, f"lego-x8-cpu-n{n}", data_as=lego_data)
+    if "extract" in steps:
+        n = json.loads((lego / "config.json").read_text())["model"]["n_samples"]
+        n_e = max(2, round(n / 3))
+        child = runs / f"lego-x8-cpu-n{n_e}"
+        if not evaluated(child):
+            jns("extract", "--run", str(lego), "--samples", str(n_e), "--max-minutes", str(args.extract_minutes),
+                "--out", str(child), "--no-progress")
+            jns("eval", "--run", str(child), "--skip", "8", "--lpips", "vgg,alex", "--no-progress")
+        package(child, f"lego-x8-cpu-n{n_e}", data_as=lego_data, parent_as=f"pretrained/lego-x8-cpu-n{n}")
+    if "fern" in steps:
+        fern = runs / "fern-x8-cpu"
+        if not evaluated(fern):
+            jns("train", "--data", fern_data, "--factor", "8", "--preset", "cpu", "--max-minutes", str(args.minutes),
+                "--out", str(fern), "--no-progress")
+            jns("eval", "--run", str(fern), "--lpips", "vgg,alex", "--no-progress")
+        n = json.loads((fern / "config.json").read_text())["model"]["n_samples"]
+        package(fern, f"fern-x8-cpu-n{n}", data_as=fern_data)
+    write_summary()
+    return 0
+
+
+def write_summary() -> None:
+    """benchmarks/results/pretrained.json: the test metrics of every packaged model (README's pretrained table)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from common import write_result
+
+    models = {}
+    for results in sorted((REPO / "pretrained").glob("*/eval_*/results.json")):
+        data = json.loads(results.read_text())
+        keep = ("split", "n_images", "width", "height", "step", "points_per_ray", "psnr", "ssim", "lpips_vgg",
+                "lpips_alex", "sec_per_image")
+        models[results.parent.parent.name] = {k: data[k] for k in keep if k in data}
+    path = write_result("pretrained", {"what": "test metrics of the models in pretrained/ (their eval reports)",
+                                       "models": models})
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
