@@ -3,10 +3,15 @@
 A checkpoint is a pickle of plain data and NumPy arrays only (loaded through :mod:`jneusample.safe_pickle`):
 
     {"format": "jneusample-checkpoint", "version": 1, "step": int, "config": dict,
-     "model": {name: ndarray}, "optimizer": {...}, "rng": {...}, "metrics": {...}}
+     "model": {name: ndarray}, "optimizer": {...}, "rng": {...}, "metrics": {...},
+     "val_psnr": float}            # only when training validated at this step
 
 It is written to a temporary file in the same folder, flushed and fsynced, then renamed over the final name:
 a crash (even ``kill -9``) leaves either the previous checkpoint or the new one, never a torn file.
+
+``RUN/checkpoints/val.json`` indexes the validation PSNR of the checkpoints that have one, ``{"STEP": psnr}``
+(written atomically after the checkpoint itself), so that ``eval --checkpoint best`` can choose without loading
+every checkpoint. Pruning never deletes the checkpoint with the best validation PSNR.
 """
 from __future__ import annotations
 
@@ -20,11 +25,13 @@ import numpy as np
 
 from . import safe_pickle
 from .errors import InputError
-from .fileio import atomic_write_bytes
+from .fileio import atomic_write_bytes, read_json, write_json
 
 FORMAT = "jneusample-checkpoint"
 VERSION = 1
 _NAME = re.compile(r"^step_(\d{8})\.ckpt$")
+VAL_INDEX = "val.json"
+"""Name of the validation index in the checkpoint folder: ``{"STEP": val_psnr}``."""
 
 
 def checkpoint_dir(run_dir: Path) -> Path:
@@ -53,6 +60,57 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     return found[-1][1] if found else None
 
 
+def val_index_path(run_dir: Path) -> Path:
+    return checkpoint_dir(run_dir) / VAL_INDEX
+
+
+def read_val_index(run_dir: Path) -> dict[int, float]:
+    """``{step: val_psnr}`` of the run's validated checkpoints (empty when none was recorded).
+
+    Entries whose value is not a finite number (a NaN PSNR is written as null) are left out.
+    """
+    path = val_index_path(run_dir)
+    if not path.exists():
+        return {}
+    values = read_json(path)
+    if not isinstance(values, dict):
+        raise InputError(f"{path}: expected a JSON object {{step: val_psnr}}")
+    index = {}
+    for key, value in values.items():
+        try:
+            step = int(key)
+        except ValueError:
+            raise InputError(f"{path}: {key!r} is not a step number") from None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value):
+            index[step] = float(value)
+    return index
+
+
+def record_val_psnr(run_dir: Path, step: int, val_psnr: float) -> None:
+    """Add ``step: val_psnr`` to ``val.json`` (atomically; a step recorded before, e.g. by a run that crashed
+    and was resumed, is overwritten)."""
+    path = val_index_path(run_dir)
+    try:
+        values = read_json(path) if path.exists() else {}
+    except InputError:  # cut short by hand or a foreign file: the checkpoints' own val_psnr remain the record
+        values = {}
+    if not isinstance(values, dict):
+        values = {}
+    values[str(int(step))] = float(val_psnr)
+    write_json(path, dict(sorted(values.items(), key=lambda item: int(item[0]))))
+
+
+def best_checkpoint(run_dir: Path) -> tuple[int, float, Path] | None:
+    """(step, val_psnr, path) of the existing checkpoint with the highest recorded validation PSNR (the newest
+    of equal ones); None when no existing checkpoint has one."""
+    index = read_val_index(run_dir)
+    candidates = [(index[step], step, path) for step, path in list_checkpoints(run_dir) if step in index]
+    if not candidates:
+        return None
+    psnr, step, path = max(candidates, key=lambda item: (item[0], item[1]))
+    return step, psnr, path
+
+
 def non_finite_parameters(arrays: dict[str, np.ndarray]) -> list[str]:
     """Names of the parameters holding NaN or infinity."""
     return [name for name, value in arrays.items()
@@ -60,10 +118,12 @@ def non_finite_parameters(arrays: dict[str, np.ndarray]) -> list[str]:
 
 
 def save_checkpoint(run_dir: Path, state: dict[str, Any], keep: int = 3) -> Path:
-    """Write ``state`` as the checkpoint of ``state['step']`` and prune all but the ``keep`` newest.
+    """Write ``state`` as the checkpoint of ``state['step']`` and prune all but the ``keep`` newest and the one
+    with the best validation PSNR.
 
-    Non-finite parameters (a diverged run) are refused before anything is written or pruned, and older
-    checkpoints are pruned only after the new one is complete: a failure (disk full) keeps the last valid one.
+    A ``state['val_psnr']`` (training validated at this step) is also recorded in ``val.json``. Non-finite
+    parameters (a diverged run) are refused before anything is written or pruned, and older checkpoints are
+    pruned only after the new one is complete: a failure (disk full) keeps the last valid one.
     """
     run_dir = Path(run_dir)
     step = int(state["step"])
@@ -79,8 +139,16 @@ def save_checkpoint(run_dir: Path, state: dict[str, Any], keep: int = 3) -> Path
         atomic_write_bytes(path, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
     except InputError as exc:
         raise InputError(f"{exc} ({kept})") from None
-    for _, old in list_checkpoints(run_dir)[:-keep]:
-        old.unlink(missing_ok=True)
+    val_psnr = state.get("val_psnr")
+    if val_psnr is not None:
+        record_val_psnr(run_dir, step, val_psnr)
+    try:
+        best = best_checkpoint(run_dir)
+    except InputError:  # an unreadable val.json: the best is unknown, so nothing is pruned this time
+        return path
+    for old_step, old in list_checkpoints(run_dir)[:-keep]:
+        if best is None or old_step != best[0]:
+            old.unlink(missing_ok=True)
     return path
 
 

@@ -136,13 +136,14 @@ def _results(run: LoadedRun, options: EvalOptions, scene, per_image: list[dict[s
     seconds = [r["sec"] for r in per_image]
     results = {
         "run_dir": str(run.run_dir), "checkpoint": str(run.checkpoint_path), "step": run.step,
+        "checkpoint_choice": run.choice, "checkpoint_val_psnr": run.val_psnr,
         "model": config.model.kind, "points_per_ray": run.model.points_per_ray,
         "split": options.split, "skip": options.skip,
         "n_images": len(per_image), "height": h, "width": w, "factor": factor,
         **{k: float(np.mean([r[k] for r in per_image])) for k in metric_keys},
         "sec_per_image": float(np.mean(seconds)) if seconds else float("nan"),
         "rays_per_sec": float(h * w / np.mean(seconds)) if seconds else float("nan"),
-        "device": backend.DEVICE, "world_size": backend.world_size(),
+        "device": backend.DEVICE, "tf32": bool(getattr(backend, "TF32", False)), "world_size": backend.world_size(),
         "per_image": per_image,
     }
     return results
@@ -176,6 +177,8 @@ def results_markdown(results: dict[str, Any], scene_name: str) -> str:
     return "\n".join(lines)
 
 
-def evaluate(run_dir: str | Path, options: EvalOptions, checkpoint: str | None = None,
+def evaluate(run_dir: str | Path, options: EvalOptions, checkpoint: str | Path | None = None,
              progress: bool = True) -> dict[str, Any]:
+    """Evaluate the checkpoint ``checkpoint`` names: None / 'latest', 'best' (highest recorded validation
+    PSNR), a step number, or a file (see :func:`jneusample.runs.load_run`)."""
     return evaluate_run(load_run(run_dir, checkpoint), options, progress=progress)

@@ -1,9 +1,25 @@
 """Sample field extraction: a trained N-sample model → an N_e-sample model (N_e < N), fine-tuned.
 
-As the reference port does it (METHOD.md §5): keep the sample-field trunk and the radiance field, replace the
-sample field's output layer by a fresh width → N_e layer, and fine-tune everything with the same photometric
+As the reference port does it (docs/method.md §5): keep the sample-field trunk and the radiance field, replace
+the sample field's output layer by a fresh width → N_e layer, and fine-tune everything with the same photometric
 loss, the sample field at 5e-4 and the radiance field at 5e-5 (constant), no precrop. Unlike the port, every
 parameter is in exactly one optimizer group.
+
+Render settings of the fine-tune: the child run inherits the parent's whole config except the head width, the
+step count and precrop (:func:`extraction_config`), and the background comes from the scene, so it trains under
+the parent's own *training* conditions:
+
+- density noise: ``render.density_noise_std`` of the parent, i.e. std 1 for a ``paper`` run (ReLU density) and
+  0 for a ``cpu`` run (softplus density, which needs no noise); ``tiny`` runs, like ``paper``, use 1. As always,
+  validation and evaluation render without noise.
+- background: the scene's, white for Blender scenes (in training and evaluation, docs/method.md §7.1), none
+  (black) for LLFF scenes; ``transforms.json`` scenes say which.
+
+Why: extraction should change the sampler only. The radiance field is kept and barely moved (5e-5), so it
+keeps seeing the conditions it was trained under; another noise level or background would change the objective
+under it at the same time as the sampler, and its loss would no longer measure the new head alone. For ReLU
+(``paper``) runs the noise also keeps a gradient where the raw density is negative at the fresh head's first
+sample positions (config.py, ``model.density_activation``); softplus (``cpu``) has that gradient without noise.
 """
 from __future__ import annotations
 

@@ -167,6 +167,16 @@ def append_line(path: str | os.PathLike, line: str) -> None:
         os.close(fd)
 
 
+def _scratch_file_error(folder: Path) -> str | None:
+    """Why a scratch file cannot be created (and removed) in ``folder``, or None when it can."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        return str(exc.strerror or exc)
+    return None
+
+
 def check_writable_dir(path: str | os.PathLike) -> None:
     """Fail early, with the path in the message, when results could not be written under ``path``.
 
@@ -181,11 +191,9 @@ def check_writable_dir(path: str | os.PathLike) -> None:
         probe = probe.parent
     if not probe.is_dir():
         raise InputError(f"{path}: output location is not writable ({probe} is not a folder)")
-    try:
-        with tempfile.TemporaryFile(dir=probe):
-            pass
-    except OSError as exc:
-        raise InputError(f"{path}: output location is not writable ({exc.strerror or exc})") from None
+    problem = _scratch_file_error(probe)
+    if problem:
+        raise InputError(f"{path}: output location is not writable ({problem})")
 
 
 def probe_writable(folder: str | os.PathLike, shown: str | os.PathLike) -> None:
@@ -196,10 +204,11 @@ def probe_writable(folder: str | os.PathLike, shown: str | os.PathLike) -> None:
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
     except OSError as exc:
         raise InputError(f"{shown}: output location is not writable ({exc.strerror or exc})") from None
+    problem = _scratch_file_error(folder)
+    if problem:
+        raise InputError(f"{shown}: output location is not writable ({problem})")
 
 
 def check_writable_file(path: str | os.PathLike, what: str = "output") -> None:
@@ -211,11 +220,9 @@ def check_writable_file(path: str | os.PathLike, what: str = "output") -> None:
     parent = path.parent
     if not parent.is_dir():
         raise InputError(f"{path}: cannot write {what}: folder {parent} does not exist")
-    try:
-        with tempfile.TemporaryFile(dir=parent):
-            pass
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write {what}: {exc.strerror or exc}") from None
+    problem = _scratch_file_error(parent)
+    if problem:
+        raise InputError(f"{path}: cannot write {what}: {problem}")
     if path.exists() and not os.access(path, os.W_OK):
         raise InputError(f"{path}: cannot write {what}: permission denied")
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import backend
 from .backend import jt
 from .data.rays import scene_rays
 
@@ -179,6 +180,7 @@ def render_rays(model, origins: np.ndarray, directions: np.ndarray, view_dirs: n
     chunk size: the rays go to the device once, each chunk's outputs come back as soon as it is computed.
     """
     count = int(origins.shape[0])
+    chunk_points = backend.render_chunk_points(chunk_points)  # CUDA: sized from free device memory
     chunk_rays = chunk_rays_of(model, chunk_points)
     parts: dict[str, list[np.ndarray]] = {key: [] for key in keep}
     with jt.no_grad():

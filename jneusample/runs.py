@@ -5,6 +5,7 @@ Layout::
     RUN_DIR/config.json          the resolved Config (reproduces the run)
     RUN_DIR/scene.json           where the data came from (path, format, factor)
     RUN_DIR/checkpoints/step_XXXXXXXX.ckpt
+    RUN_DIR/checkpoints/val.json  {step: validation PSNR} of the checkpoints written where training validated
     RUN_DIR/metrics.jsonl        one JSON object per log line (train loss/PSNR, validation PSNR)
     RUN_DIR/eval_<split>/        written by ``jneusample eval``
 """
@@ -16,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from . import fileio
-from .checkpoint import list_checkpoints, load_checkpoint, load_model_state, load_newest_checkpoint
+from .checkpoint import (best_checkpoint, checkpoint_path, list_checkpoints, load_checkpoint, load_model_state,
+                         load_newest_checkpoint)
 from .config import RESUMABLE_KEYS, Config, differences
 from .errors import InputError
 
@@ -128,6 +130,10 @@ def prepare_run_dir(run_dir: Path, config: Config, resume: bool,
     return saved, (newest[0] if newest is not None else None)
 
 
+CHECKPOINT_CHOICES = "best | latest | a step number | a checkpoint file"
+"""What ``--checkpoint`` accepts (eval, render, plot-samples)."""
+
+
 @dataclass
 class LoadedRun:
     run_dir: Path
@@ -135,17 +141,68 @@ class LoadedRun:
     model: Any
     checkpoint: dict[str, Any]
     checkpoint_path: Path
+    choice: str = "latest"
+    """How the checkpoint was chosen: 'latest', 'best', 'step' or 'file'."""
 
     @property
     def step(self) -> int:
         return int(self.checkpoint["step"])
 
+    @property
+    def val_psnr(self) -> float | None:
+        """The validation PSNR training recorded for this checkpoint (None when it did not validate there)."""
+        value = self.checkpoint.get("val_psnr")
+        return float(value) if value is not None else None
+
+
+def checkpoint_choice(choice: str | Path | None) -> str:
+    """'latest', 'best', 'step' or 'file' for a ``--checkpoint`` value; a one-line error for anything else.
+
+    A :class:`~pathlib.Path`, or a string naming an existing file, ending in ``.ckpt`` or holding a folder
+    separator, is a checkpoint file; a string of digits is a step of the run.
+    """
+    if choice is None or isinstance(choice, Path):
+        return "latest" if choice is None else "file"
+    text = str(choice).strip()
+    if text.lower() in ("latest", "best"):
+        return text.lower()
+    if text.isdigit():
+        return "step"
+    if text.endswith(".ckpt") or "/" in text or Path(text).is_file():
+        return "file"
+    raise InputError(f"--checkpoint {choice!r}: expected {CHECKPOINT_CHOICES}")
+
+
+def resolve_checkpoint(run_dir: Path, choice: str | Path | None) -> tuple[str, Path | None]:
+    """(kind, path) of the checkpoint ``choice`` names in ``run_dir``; path None for 'latest' (the newest that
+    loads is found by :func:`load_run`). One-line errors for a best without recorded PSNRs or a missing step."""
+    run_dir = Path(run_dir)
+    kind = checkpoint_choice(choice)
+    if kind == "latest":
+        return kind, None
+    if kind == "file":
+        return kind, Path(choice)
+    if kind == "best":
+        best = best_checkpoint(run_dir)
+        if best is None:
+            raise InputError(f"{run_dir}: --checkpoint best needs a validation PSNR, and none of the run's "
+                             "checkpoints has one (train with train.validate_every > 0, or use latest or a step)")
+        return kind, best[2]
+    step = int(str(choice).strip())
+    path = checkpoint_path(run_dir, step)
+    if not path.is_file():
+        steps = [str(s) for s, _ in list_checkpoints(run_dir)]
+        raise InputError(f"{run_dir}: no checkpoint at step {step} (the run has: {', '.join(steps) or 'none'})")
+    return kind, path
+
 
 def load_run(run_dir: str | Path, checkpoint: str | Path | None = None) -> LoadedRun:
-    """Config + model with the run's newest loadable (or the given) checkpoint; clear errors otherwise.
+    """Config + model with the checkpoint ``checkpoint`` names; clear errors otherwise.
 
-    Safe on a run being trained: only complete checkpoints carry a final name, and one pruned while we look is
-    skipped for the newer one that replaced it.
+    ``checkpoint``: None or 'latest' (the newest loadable checkpoint), 'best' (the highest validation PSNR
+    recorded in ``checkpoints/val.json``), a step number ('4000' or 4000 as a string), or a file (a Path, or a
+    string ending in .ckpt / holding a '/'). Safe on a run being trained: only complete checkpoints carry a
+    final name, and for 'latest' one pruned while we look is skipped for the newer one that replaced it.
     """
     from .models import build_model
 
@@ -153,8 +210,8 @@ def load_run(run_dir: str | Path, checkpoint: str | Path | None = None) -> Loade
     if not run_dir.is_dir():
         raise InputError(f"{run_dir}: run directory does not exist")
     config = read_config(run_dir)
-    if checkpoint:
-        path = Path(checkpoint)
+    kind, path = resolve_checkpoint(run_dir, checkpoint)
+    if path is not None:
         state = load_checkpoint(path)
     else:
         newest = load_newest_checkpoint(run_dir)
@@ -164,4 +221,5 @@ def load_run(run_dir: str | Path, checkpoint: str | Path | None = None) -> Loade
         path, state = newest
     model = build_model(config.model)
     load_model_state(model, state["model"], path)
-    return LoadedRun(run_dir=run_dir, config=config, model=model, checkpoint=state, checkpoint_path=path)
+    return LoadedRun(run_dir=run_dir, config=config, model=model, checkpoint=state, checkpoint_path=path,
+                     choice=kind)

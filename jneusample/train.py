@@ -19,7 +19,8 @@ from .metrics.psnr import psnr_from_mse
 from .models import build_model
 from .optim import (load_optimizer_state, make_optimizer, optimizer_state, param_groups, schedule_progress,
                     set_learning_rates)
-from .rendering import Rays, render_image, render_settings
+from .data.rays import scene_rays
+from .rendering import Rays, render_image, render_rays, render_settings
 from .runs import append_metrics, prepare_run_dir, truncate_metrics, write_config, write_scene_info
 
 
@@ -29,8 +30,18 @@ def validation_views(count: int, available: int) -> list[int]:
     return sorted({int(round(i)) for i in np.linspace(0, available - 1, count)}) if count > 0 else []
 
 
+def validation_pixels(height: int, width: int, max_rays: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(rows, cols) of at most ``max_rays`` pixels spread evenly over an image (a fixed lattice, the same at every
+    validation), or None for every pixel (``max_rays`` 0, or an image that small)."""
+    if max_rays <= 0 or height * width <= max_rays:
+        return None
+    flat = np.linspace(0, height * width - 1, max_rays).round().astype(np.int64)
+    return flat // width, flat % width
+
+
 def validate(model, scene: Scene, config: Config) -> dict[str, float]:
-    """Mean PSNR over a few validation views (the val split, else test).
+    """Mean PSNR over a few validation views (the val split, else test), on at most ``train.val_rays`` pixels
+    of each (all of them when 0), so that validating a large image costs a bounded share of a time budget.
 
     Under MPI the views are shared out among the ranks and the PSNRs gathered (collective: every rank calls it).
     """
@@ -38,9 +49,19 @@ def validate(model, scene: Scene, config: Config) -> dict[str, float]:
     views = scene.split(split)
     settings = render_settings(scene, config, training=False)
     psnrs = []
+    height, width = views.images.shape[1:3]
+    pixels = validation_pixels(height, width, config.train.val_rays)
     for index in distributed.shard(validation_views(config.train.val_views, len(views))):
-        image = render_image(model, scene, views.c2w[index], settings, config.render.chunk_points, keep=("color",))
-        psnrs.append(psnr_from_mse(float(np.mean((image["color"] - views.images[index]) ** 2)), max_db=120.0))
+        if pixels is None:
+            image = render_image(model, scene, views.c2w[index], settings, config.render.chunk_points,
+                                 keep=("color",))
+            color, target = image["color"], views.images[index]
+        else:
+            rows, cols = pixels
+            rays = scene_rays(scene, views.c2w[index], cols, rows)
+            color = render_rays(model, *rays, settings, config.render.chunk_points, keep=("color",))["color"]
+            target = views.images[index][rows, cols]
+        psnrs.append(psnr_from_mse(float(np.mean((color - target) ** 2)), max_db=120.0))
     psnrs = sum(distributed.gather_objects(psnrs), [])
     return {"val_psnr": float(np.mean(psnrs)), "val_views": len(psnrs), "val_split": split}
 
@@ -133,6 +154,7 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
     step = start_step
     last_checkpoint = resume_from
     last_val = None
+    val_psnr_at: dict[int, float] = {}  # validation PSNR by step: the checkpoint of that step records it
     train_psnr = float("nan")
     started, timed_steps = time.time(), 0
     stopped_early = False
@@ -152,6 +174,7 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
             "optimizer": optimizer_state(optimizer), "sampler_per_rank": states,
             "world_size": backend.world_size(), "param_digest_per_rank": digests, "time": time.time(),
             "train_seconds": seconds_before + time.time() - started,
+            **({"val_psnr": val_psnr_at[step_now]} if step_now in val_psnr_at else {}),
         }, keep=train_cfg.keep_checkpoints)
 
     if initial_model is not None and resume_from is None:
@@ -197,15 +220,17 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
                                      "points_per_sec": points_per_sec, "elapsed_s": time.time() - started,
                                      "world_size": backend.world_size(), "effective_rays_per_step": effective_rays})
         if train_cfg.validate_every and step % train_cfg.validate_every == 0 and step < train_cfg.steps:
-            last_val = validation_record(model, scene, config, step, run_dir, is_root, time.time() - started)
+            last_val = val_psnr_at[step] = validation_record(model, scene, config, step, run_dir, is_root,
+                                                             time.time() - started)
         if step % train_cfg.checkpoint_every == 0 and step < train_cfg.steps:
             last_checkpoint = checkpoint(step)
     if bar is not None:
         bar.close()
+    if not stopped_early and train_cfg.validate_every:  # before the final checkpoint, which records it
+        last_val = val_psnr_at[step] = validation_record(model, scene, config, step, run_dir, is_root,
+                                                         time.time() - started)
     if step > start_step or saved_step is None:  # decided alike on every rank: checkpoint() is collective
         last_checkpoint = checkpoint(step) or last_checkpoint
-    if not stopped_early and train_cfg.validate_every:
-        last_val = validation_record(model, scene, config, step, run_dir, is_root, time.time() - started)
     distributed.dump_parameter_digest(model, step)  # test hook ($JNEUSAMPLE_PARAM_DIGEST_DIR), every rank
     elapsed = time.time() - started
     return TrainResult(run_dir=run_dir, step=step, last_checkpoint=last_checkpoint, stopped_early=stopped_early,

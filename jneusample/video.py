@@ -193,32 +193,13 @@ def check_options(options: RenderOptions, out: Path) -> None:
         raise InputError(f"{options.png_dir}: --png-dir exists and is not a directory")
 
 
-def load_render_scene(data: str | Path, factor: int, frames: int):
-    """The scene with its video path regenerated for ``frames`` frames.
+def load_render_scene(data: str | Path, factor: int, frames: int, allow_outside: bool = False):
+    """The scene with its video path built for ``frames`` frames by the format's own loader (Blender: the
+    official spherical path generalised to n frames; LLFF and transforms.json: spiral / circle from the poses and
+    bounds they normalise, with the defaults training used)."""
+    from .data import load_scene
 
-    Blender scenes get :func:`~jneusample.data.camera_paths.spherical_path` (the official 40-pose path
-    generalised to n frames); LLFF and transforms.json loaders build their path (spiral / circle) from the poses
-    and bounds they normalise, so they are asked for ``frames`` frames directly, with the same defaults as
-    :func:`~jneusample.data.load_scene` (which is what training used).
-    """
-    from dataclasses import replace
-
-    from .data import detect_format, load_scene
-    from .data.camera_paths import spherical_path
-
-    fmt = detect_format(Path(data))
-    if fmt == "llff":
-        from .data.llff import load_llff
-
-        print(f"data: {data} (llff format)", file=sys.stderr)
-        return load_llff(Path(data), factor=factor, n_render_frames=frames)
-    if fmt == "transforms":
-        from .data.transforms import load_transforms
-
-        print(f"data: {data} (transforms format)", file=sys.stderr)
-        return load_transforms(Path(data), factor=factor, n_render_frames=frames)
-    scene = load_scene(data, factor=factor)
-    return replace(scene, render_path=spherical_path(frames))
+    return load_scene(data, factor=factor, render_frames=frames, allow_outside=allow_outside)
 
 
 def camera_poses(scene, options: RenderOptions) -> np.ndarray:
@@ -269,7 +250,8 @@ def render_video(run_dir: str | Path, out: str | Path, options: RenderOptions, c
     run = load_run(run_dir, checkpoint)
     info = read_scene_info(run.run_dir)
     factor = options.factor or int(info.get("factor", run.config.data.factor))
-    scene = load_render_scene(options.data or info["data"], factor, options.frames or DEFAULT_SPIRAL_FRAMES)
+    scene = load_render_scene(options.data or info["data"], factor, options.frames or DEFAULT_SPIRAL_FRAMES,
+                              allow_outside=bool(info.get("allow_outside_paths")))
     poses = camera_poses(scene, options)
     settings = render_settings(scene, run.config, training=False)
     h, w = scene.intrinsics.height, scene.intrinsics.width

@@ -2,8 +2,8 @@
 """Make every model in pretrained/ from scratch, end to end: train, evaluate, extract, package.
 
     python scripts/make_pretrained.py                  # ~55 minutes on 2 CPU cores; runs go to runs/pretrained/
-    python scripts/make_pretrained.py --runs DIR       # reuse the runs already in DIR (a step is skipped when
-                                                       # its run already has its evaluation)
+    python scripts/make_pretrained.py --runs DIR       # reuse the runs already in DIR (training is skipped when
+                                                       # the run has a checkpoint, evaluation when it has one)
 
 Steps (each a `jneusample` command, printed before it runs):
 1. `demo` → pretrained/demo
@@ -34,8 +34,15 @@ def jns(*args: str) -> None:
     sh(sys.executable, "-m", "jneusample", *args)
 
 
-def evaluated(run: Path, split: str = "test") -> bool:
-    return (run / f"eval_{split}" / "results.json").exists()
+def trained(run: Path) -> bool:
+    """The run exists and has a checkpoint (a budget-limited run that finished, or one this script resumes)."""
+    return any((run / "checkpoints").glob("step_*.ckpt"))
+
+
+def evaluated(run: Path, split: str = "test", lpips: bool = True) -> bool:
+    """The run has its evaluation (with LPIPS when ``lpips``)."""
+    path = run / f"eval_{split}" / "results.json"
+    return path.exists() and (not lpips or "lpips_vgg" in json.loads(path.read_text()))
 
 
 def package(run: Path, name: str, data_as: str | None = None, parent_as: str | None = None) -> None:
@@ -60,14 +67,15 @@ def main() -> int:
 
     if "demo" in steps:
         demo = runs / "demo"
-        if not evaluated(demo):
+        if not evaluated(demo, lpips=False):
             jns("demo", "--out", str(demo), "--no-progress")
         package(demo, "demo")
     lego = runs / "lego-x8-cpu"
     if "lego" in steps:
-        if not evaluated(lego):
+        if not trained(lego):
             jns("train", "--data", lego_data, "--factor", "8", "--preset", "cpu", "--max-minutes", str(args.minutes),
                 "--out", str(lego), "--no-progress")
+        if not evaluated(lego):
             jns("eval", "--run", str(lego), "--skip", "8", "--lpips", "vgg,alex", "--no-progress")
         n = json.loads((lego / "config.json").read_text())["model"]["n_samples"]
         package(lego, f"lego-x8-cpu-n{n}", data_as=lego_data)
@@ -75,16 +83,18 @@ def main() -> int:
         n = json.loads((lego / "config.json").read_text())["model"]["n_samples"]
         n_e = max(2, round(n / 3))
         child = runs / f"lego-x8-cpu-n{n_e}"
-        if not evaluated(child):
+        if not trained(child):
             jns("extract", "--run", str(lego), "--samples", str(n_e), "--max-minutes", str(args.extract_minutes),
                 "--out", str(child), "--no-progress")
+        if not evaluated(child):
             jns("eval", "--run", str(child), "--skip", "8", "--lpips", "vgg,alex", "--no-progress")
         package(child, f"lego-x8-cpu-n{n_e}", data_as=lego_data, parent_as=f"pretrained/lego-x8-cpu-n{n}")
     if "fern" in steps:
         fern = runs / "fern-x8-cpu"
-        if not evaluated(fern):
+        if not trained(fern):
             jns("train", "--data", fern_data, "--factor", "8", "--preset", "cpu", "--max-minutes", str(args.minutes),
                 "--out", str(fern), "--no-progress")
+        if not evaluated(fern):
             jns("eval", "--run", str(fern), "--lpips", "vgg,alex", "--no-progress")
         n = json.loads((fern / "config.json").read_text())["model"]["n_samples"]
         package(fern, f"fern-x8-cpu-n{n}", data_as=fern_data)

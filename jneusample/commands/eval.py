@@ -7,14 +7,18 @@ import argparse
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "eval", help="evaluate a trained run on a split", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        description="Render every view of a split with the run's latest checkpoint; writes "
-                    "RUN_DIR/eval_<split>/results.json, results.md and rgb/depth/error PNGs.")
+        description="Render every view of a split with one of the run's checkpoints (default: the latest; "
+                    "--checkpoint best takes the one with the highest validation PSNR recorded in training); "
+                    "writes RUN_DIR/eval_<split>/results.json (with the checkpoint and its validation PSNR), "
+                    "results.md and rgb/depth/error PNGs.")
     parser.add_argument("--run", required=True, help="run directory made by `jneusample train` or `extract`")
     parser.add_argument("--split", default="test", help="split to render (train, val, test)")
     parser.add_argument("--skip", type=int, default=1, help="render every k-th view of the split")
     parser.add_argument("--factor", type=int, default=None, help="downscale factor (default: the run's)")
     parser.add_argument("--data", default=None, help="scene folder (default: the one the run was trained on)")
-    parser.add_argument("--checkpoint", default=None, help="checkpoint file (default: the run's latest)")
+    parser.add_argument("--checkpoint", default="latest",
+                        help="which checkpoint: latest (the newest that loads), best (highest validation PSNR "
+                             "recorded in RUN/checkpoints/val.json), a step number, or a checkpoint file")
     parser.add_argument("--lpips", default="alex,vgg",
                         help="LPIPS nets to compute: alex,vgg | alex | vgg | none")
     parser.add_argument("--out", default=None, help="report folder (default: RUN/eval_<split>)")
@@ -41,8 +45,10 @@ def run(args) -> int:
     from .. import backend
     from ..fileio import dumps
     from ..evaluate import EvalOptions, evaluate
+    from ..runs import checkpoint_choice
     from .common import check_writable_dir
 
+    checkpoint_choice(args.checkpoint)  # a bad value is one line before anything is loaded
     out_dir = Path(args.out) if args.out else Path(args.run) / f"eval_{args.split}"
     check_writable_dir(out_dir)
 

@@ -25,15 +25,18 @@ def register(subparsers) -> None:
                         help="scene folder (Blender transforms_*.json, LLFF poses_bounds.npy, or transforms.json); "
                              "default: the embedded demo scene")
     parser.add_argument("--preset", default=None, choices=("cpu", "paper", "tiny"),
-                        help="compute preset: paper = the published configuration (400k steps, N=192), "
+                        help="compute preset: paper = the published configuration (400k steps, N=192; "
+                             "on an LLFF scene factor 4 and 100 epochs of its rays, as the official LLFF config), "
                              "cpu = ~20 minutes on 2 CPU cores at ~100x100, tiny = seconds (tests); "
                              "default: cpu, or with --resume the run's own")
     parser.add_argument("--model", default=None, choices=MODEL_KINDS,
                         help="model kind (default: the preset's, neusample)")
     parser.add_argument("--factor", type=int, default=None,
-                        help="downscale images by this factor (area averaging); default: the preset's (1)")
+                        help="downscale images by this factor (area averaging); default: the preset's (1; "
+                             "paper on an LLFF scene: 4, as the official LLFF config)")
     parser.add_argument("--steps", type=int, default=None,
-                        help="training steps (default: the preset's; with --resume the run's). With --resume a "
+                        help="training steps (default: the preset's; paper on an LLFF scene: 100 epochs of "
+                             "its training rays; with --resume the run's). With --resume a "
                              "different N extends the run to step N (N must exceed its current step) and "
                              "recomputes the learning-rate schedule over N")
     parser.add_argument("--max-minutes", type=float, default=None,
@@ -93,9 +96,50 @@ def _llff_without_full_size(data: Path) -> bool:
     return (data / "poses_bounds.npy").exists() and not (data / "images").is_dir() and (data / "images_8").is_dir()
 
 
+def _given(args, flag: str, key: str) -> bool:
+    """Whether the user chose ``key`` (section.field) on the command line: ``--flag`` or ``--set key=...``."""
+    return getattr(args, flag, None) is not None or any(
+        item.split("=", 1)[0].strip() == key for item in (getattr(args, "overrides", None) or []))
+
+
+def load_training_scene(args, config, data: Path, new_run: bool):
+    """Load the scene to train on, after the scene-dependent defaults of the preset (a note on stderr each).
+
+    For a new run: ``paper`` on an LLFF scene trains at factor 4 for 100 epochs of its training rays
+    (:func:`jneusample.presets.scene_defaults`) unless ``--factor`` / ``--steps`` say otherwise; other presets read
+    an LLFF scene that ships no full-size images at factor 8. A resumed run keeps its saved config.
+    """
+    from .. import backend
+    from ..data import detect_format, load_scene
+    from ..presets import scene_defaults
+
+    fmt = detect_format(data)
+    factor_given = _given(args, "factor", "data.factor")
+    steps_given = _given(args, "steps", "train.steps")
+    defaults = scene_defaults(config, fmt) if new_run else {}
+    if "factor" in defaults and not factor_given:
+        config.data.factor = defaults["factor"]
+        print(f"note: paper preset on an LLFF scene: --factor {config.data.factor} (the official LLFF config; "
+              "pass --factor to choose another)", file=sys.stderr)
+    elif not factor_given and config.data.factor == 1 and _llff_without_full_size(data):
+        # LLFF scenes usually ship only downscaled images; the standard protocol trains at factor 8.
+        config.data.factor = 8
+        print("note: LLFF scene without full-size images/: using --factor 8 (the standard protocol)", file=sys.stderr)
+    scene = load_scene(data, factor=config.data.factor, testskip=config.data.testskip,
+                       allow_outside=args.allow_outside_paths)
+    if defaults and not steps_given:
+        train_views = scene.split("train")
+        pool = len(train_views) * scene.intrinsics.height * scene.intrinsics.width
+        config.train.steps = scene_defaults(config, fmt, pool, backend.world_size())["steps"]
+        print(f"note: paper preset on an LLFF scene: --steps {config.train.steps} (100 epochs of the "
+              f"{pool:,} training rays at {config.train.rays_per_step * backend.world_size()} rays per step, "
+              "the official LLFF config; pass --steps to choose another)", file=sys.stderr)
+    return scene
+
+
 def run(args) -> int:
     from .. import fileio, runguard
-    from ..data import DEMO_SCENE, load_scene
+    from ..data import DEMO_SCENE
     from ..runs import config_path, read_config
     from ..train import train
 
@@ -109,12 +153,7 @@ def run(args) -> int:
     from ..startup import resolve_device
 
     relaunch_under_mpi(config.train.cpu_processes, resolve_device().device)  # returns unless it restarts
-    if args.factor is None and config.data.factor == 1 and _llff_without_full_size(data):
-        # LLFF scenes usually ship only downscaled images; the standard protocol trains at factor 8.
-        config.data.factor = 8
-        print("note: LLFF scene without full-size images/: using --factor 8 (the standard protocol)", file=sys.stderr)
-    scene = load_scene(data, factor=config.data.factor, testskip=config.data.testskip,
-                       allow_outside=args.allow_outside_paths)
+    scene = load_training_scene(args, config, data, new_run=saved is None)
     info = {"data": str(data.resolve()), "format": scene.format, "factor": config.data.factor,
             "height": scene.intrinsics.height, "width": scene.intrinsics.width}
     if args.allow_outside_paths:

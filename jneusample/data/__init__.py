@@ -25,13 +25,16 @@ class SceneFormat:
     """The description files the format reads (they too must stay inside the scene folder)."""
     loader: str
     """``module:function`` in :mod:`jneusample.data` that loads it, called as
-    ``function(root, factor=, testskip=, allow_outside=)`` (imported only when used)."""
+    ``function(root, factor=, testskip=, allow_outside=, n_render_frames=)`` (imported only when used); the
+    loader builds the scene's video path (``Scene.render_path``) with that many frames."""
 
-    def load(self, root: Path, factor: int, testskip: int, allow_outside: bool) -> Scene:
+    def load(self, root: Path, factor: int, testskip: int, allow_outside: bool,
+             render_frames: int | None = None) -> Scene:
         """Call the format's loader (no checks: :func:`load_scene` is the entry point)."""
         module, function = self.loader.split(":")
         load = getattr(importlib.import_module(f".{module}", __package__), function)
-        return load(root, factor=factor, testskip=testskip, allow_outside=allow_outside)
+        extra = {"n_render_frames": render_frames} if render_frames else {}
+        return load(root, factor=factor, testskip=testskip, allow_outside=allow_outside, **extra)
 
 
 FORMATS: dict[str, SceneFormat] = {fmt.name: fmt for fmt in (
@@ -59,11 +62,12 @@ def detect_format(root: Path) -> str:
 
 
 def load_scene(root: str | Path | None = None, factor: int = 1, testskip: int = 1, quiet: bool = False,
-               allow_outside: bool = False) -> Scene:
+               allow_outside: bool = False, render_frames: int | None = None) -> Scene:
     """Load the scene in ``root`` (default: the embedded demo scene), whatever its format.
 
     Every file the scene names (images, and the description files themselves when they are symlinks) must
-    resolve inside ``root``; ``allow_outside`` (``--allow-outside-paths``) lifts that.
+    resolve inside ``root``; ``allow_outside`` (``--allow-outside-paths``) lifts that. ``render_frames``: frames
+    of the scene's video path (default: the format's own).
     """
     from .images import inside_scene
 
@@ -75,7 +79,7 @@ def load_scene(root: str | Path | None = None, factor: int = 1, testskip: int = 
         inside_scene(root, name, f"{root / name}", allow_outside)
     if not quiet:
         print(f"data: {root} ({fmt.name} format)", file=sys.stderr)
-    return fmt.load(root, factor=factor, testskip=testskip, allow_outside=allow_outside)
+    return fmt.load(root, factor=factor, testskip=testskip, allow_outside=allow_outside, render_frames=render_frames)
 
 
 __all__ = ["DEMO_SCENE", "FORMATS", "Intrinsics", "Scene", "SceneFormat", "Views", "detect_format", "load_scene"]

@@ -89,7 +89,7 @@ def camera_from_angle(meta: dict, path: Path, width: int, height: int) -> Intrin
 
 
 def load_blender(root: Path, factor: int = 1, testskip: int = 1, white_background: bool = True,
-                 splits: tuple[str, ...] = SPLITS, allow_outside: bool = False) -> Scene:
+                 splits: tuple[str, ...] = SPLITS, allow_outside: bool = False, n_render_frames: int = 40) -> Scene:
     """Load a Blender-format scene.
 
     Args:
@@ -123,5 +123,5 @@ def load_blender(root: Path, factor: int = 1, testskip: int = 1, white_backgroun
     return Scene(
         name=root.name, format="blender", root=root, intrinsics=intrinsics, splits=views,
         near=NEAR, far=FAR, white_background=white_background, ndc=False,
-        render_path=spherical_path(40), factor=factor,
+        render_path=spherical_path(n_render_frames), factor=factor,
     )

@@ -1,0 +1,57 @@
+"""What a preset takes from the scene it trains on: the official per-dataset settings (docs/method.md §3).
+
+Presets (:mod:`jneusample.config`) are about compute and do not know the scene. The ``paper`` preset is the
+official *Blender* configuration; the official *LLFF* configuration differs in two numbers that depend on the
+data, and :func:`scene_defaults` is the one place that says so:
+
+- images at **factor 4** (1008x756 for fern; the official ``nerf_llff_data`` loader reads ``images_4/``);
+- **100 epochs of the training ray pool** instead of a fixed 400k steps: an epoch is
+  ceil(N_train·H·W / rays per step) iterations (all training rays of all training views, 4096 per step), so fern
+  (17 training views at 1008x756) trains 100 · 3,163 = 316,300 steps. The learning rate then decays linearly
+  per step over them, from 5e-4 to 5e-6, as in the official config.
+
+Everything else of the official LLFF config is already the scene's (NDC rays, rays drawn from all training views,
+no precrop, every 8th view held out). The other presets (``cpu``, ``tiny``) and the other formats keep their own
+values; ``jneusample train`` applies these defaults only where the user did not give ``--factor`` / ``--steps``
+(or ``--set data.factor`` / ``--set train.steps``).
+"""
+from __future__ import annotations
+
+import math
+
+from .config import Config
+
+LLFF_PAPER_FACTOR = 4
+"""Downscale factor of the official LLFF configuration (4032x3024 → 1008x756)."""
+LLFF_PAPER_EPOCHS = 100
+"""Epochs of the training ray pool the official LLFF configuration trains for."""
+
+
+def steps_for_epochs(epochs: int, n_train_rays: int, rays_per_step: int) -> int:
+    """Steps of ``epochs`` passes over a pool of ``n_train_rays`` rays, ``rays_per_step`` rays a step (the last
+    step of an epoch may be partial, as with a data loader that keeps its last batch)."""
+    if n_train_rays < 1 or rays_per_step < 1:
+        raise ValueError(f"need positive ray counts, got pool {n_train_rays}, {rays_per_step} per step")
+    return epochs * math.ceil(n_train_rays / rays_per_step)
+
+
+def scene_defaults(config: Config, scene_format: str, n_train_rays: int | None = None,
+                   world_size: int = 1) -> dict[str, int]:
+    """The values ``config``'s preset takes on a scene of ``scene_format``, as ``{"factor": F, "steps": S}``
+    (empty when the preset's own values hold).
+
+    ``paper`` on an LLFF scene: factor 4, and, once the training ray pool at that factor is known
+    (``n_train_rays`` = training views × H × W), 100 epochs of it at ``train.rays_per_step × world_size`` rays
+    per step (MPI ranks each draw their own rays). Without ``n_train_rays`` only the factor is returned: the
+    caller picks the factor, loads the scene, and asks again for the steps.
+    """
+    if config.preset != "paper" or scene_format != "llff":
+        return {}
+    values = {"factor": LLFF_PAPER_FACTOR}
+    if n_train_rays is not None:
+        values["steps"] = steps_for_epochs(LLFF_PAPER_EPOCHS, n_train_rays,
+                                           config.train.rays_per_step * max(1, world_size))
+    return values
+
+
+__all__ = ["LLFF_PAPER_EPOCHS", "LLFF_PAPER_FACTOR", "scene_defaults", "steps_for_epochs"]
