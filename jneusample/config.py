@@ -231,7 +231,7 @@ def _cpu() -> Config:
     config.train.warmup_fraction = 0.1
     config.train.precrop_steps = 100
     config.train.checkpoint_every = 250
-    config.train.validate_every = 200
+    config.train.validate_every = 250  # = checkpoint_every: every checkpoint records its val PSNR
     config.train.val_views = 4
     config.train.val_rays = 4096
     config.train.log_every = 25

@@ -1,4 +1,4 @@
-"""The training loop: orchestrates sampler → model → loss → optimizer, checkpoints, logs and validation."""
+"""The training loop: orchestrates batcher → model → loss → optimizer, checkpoints, logs and validation."""
 from __future__ import annotations
 
 import sys
@@ -14,12 +14,12 @@ from .backend import jt
 from .checkpoint import checkpoint_dir, load_checkpoint, load_model_state, model_state, save_checkpoint
 from .config import Config
 from .data.batches import RayBatcher
+from .data.rays import scene_rays
 from .data.scene import Scene
 from .metrics.psnr import psnr_from_mse
 from .models import build_model
 from .optim import (load_optimizer_state, make_optimizer, optimizer_state, param_groups, schedule_progress,
                     set_learning_rates)
-from .data.rays import scene_rays
 from .rendering import Rays, render_image, render_rays, render_settings
 from .runs import append_metrics, prepare_run_dir, truncate_metrics, write_config, write_scene_info
 
@@ -91,7 +91,7 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
 
     ``initial_model`` (parameter arrays) starts a new run from given weights (sample field extraction).
     ``stop_at`` ends this invocation (with a checkpoint) at that step, leaving the schedule untouched.
-    Only rank 0 of an MPI job writes files; every rank draws its own rays (sampler stream = rank).
+    Only rank 0 of an MPI job writes files; every rank draws its own rays (batcher stream = rank).
     """
     run_dir = Path(run_dir)
     is_root = backend.rank() == 0
@@ -107,7 +107,7 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
     model = build_model(config.model)
     groups = param_groups(model, config)
     optimizer = make_optimizer(groups)
-    sampler = RayBatcher(scene, train_cfg.rays_per_step, train_cfg.precrop_fraction, train_cfg.precrop_steps,
+    batcher = RayBatcher(scene, train_cfg.rays_per_step, train_cfg.precrop_fraction, train_cfg.precrop_steps,
                          seed=train_cfg.seed, stream=backend.rank(), across_views=train_cfg.batch_across_views)
     start_step = 0
     seconds_before = 0.0  # training seconds of earlier invocations (a 'time' schedule continues from them)
@@ -118,9 +118,9 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
             load_optimizer_state(optimizer, state["optimizer"])
         samplers = state.get("sampler_per_rank", [])
         if backend.rank() < len(samplers) and len(samplers) == backend.world_size():
-            sampler.load_state_dict(samplers[backend.rank()])
+            batcher.load_state_dict(samplers[backend.rank()])
         else:  # a different number of ranks: continue with fresh, distinct streams
-            sampler.rng = np.random.Generator(np.random.PCG64([train_cfg.seed, backend.rank(), state["step"]]))
+            batcher.rng = np.random.Generator(np.random.PCG64([train_cfg.seed, backend.rank(), state["step"]]))
         start_step = int(state["step"])
         seconds_before = float(state.get("train_seconds", 0.0))
     elif initial_model is not None:
@@ -162,10 +162,10 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
     saved_step = start_step if resume_from is not None else None  # same on every rank (paths are rank 0's)
 
     def checkpoint(step_now: int) -> Path | None:
-        # Collective under MPI: every rank sends its sampler state and parameter digest; rank 0 writes.
+        # Collective under MPI: every rank sends its batcher state and parameter digest; rank 0 writes.
         nonlocal saved_step
         saved_step = step_now
-        states, digests = gather_sampler_states(sampler, model)
+        states, digests = gather_sampler_states(batcher, model)
         distributed.check_parameters_in_sync(model, digests)
         if not is_root:
             return None
@@ -194,7 +194,7 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
             stopped_early = True
             break
         rates = set_learning_rates(optimizer, groups, schedule_progress(config, step, train_seconds))
-        batch = sampler.sample(step)
+        batch = batcher.sample(step)
         # Density noise is seeded per (seed, rank, step) so that a resumed run draws what the uninterrupted
         # run would have drawn.
         jt.set_seed((train_cfg.seed * 1_000_003 + backend.rank() * 7_919 + step) % (2**31 - 1))
@@ -248,11 +248,11 @@ def validation_record(model, scene, config, step, run_dir, is_root, elapsed: flo
     return record["val_psnr"]
 
 
-def gather_sampler_states(sampler: RayBatcher, model=None) -> tuple[list[dict[str, Any]], list[str]]:
-    """Every rank's sampler state (rank order), so that a resume on the same number of ranks is exact, and
+def gather_sampler_states(batcher: RayBatcher, model=None) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every rank's batcher state (rank order), so that a resume on the same number of ranks is exact, and
     every rank's parameter digest (empty without ``model`` or outside MPI). One collective under MPI."""
     if not backend.in_mpi():
-        return [sampler.state_dict()], []
+        return [batcher.state_dict()], []
     digest = distributed.parameter_digest(model) if model is not None else ""
-    pairs = distributed.gather_objects((sampler.state_dict(), digest))
+    pairs = distributed.gather_objects((batcher.state_dict(), digest))
     return [state for state, _ in pairs], ([d for _, d in pairs] if model is not None else [])

@@ -1,0 +1,99 @@
+"""Scene-dependent preset defaults: `paper` on an LLFF scene trains at factor 4 for 100 epochs of its rays."""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from jneusample.commands.train import load_training_scene
+from jneusample.config import apply_overrides, preset
+from jneusample.errors import InputError
+from jneusample.presets import LLFF_PAPER_EPOCHS, scene_defaults, steps_for_epochs
+
+_spec = importlib.util.spec_from_file_location("llff_fixtures", Path(__file__).parent / "data" / "test_llff.py")
+llff_fixtures = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(llff_fixtures)
+
+
+def test_paper_on_llff_is_the_official_llff_config():
+    fern_pool = 17 * 1008 * 756  # fern: 20 views, every 8th held out, at factor 4
+    assert scene_defaults(preset("paper"), "llff") == {"factor": 4}
+    assert scene_defaults(preset("paper"), "llff", fern_pool) == {"factor": 4, "steps": 316_300}
+    assert scene_defaults(preset("paper"), "llff", fern_pool, world_size=2)["steps"] == 100 * 1582  # ceil per epoch
+
+
+@pytest.mark.parametrize("name, fmt", [("cpu", "llff"), ("tiny", "llff"), ("paper", "blender"),
+                                       ("paper", "transforms")])
+def test_other_presets_and_formats_keep_their_values(name, fmt):
+    assert scene_defaults(preset(name), fmt, 10_000) == {}
+
+
+def test_steps_for_epochs():
+    assert steps_for_epochs(100, 4096, 4096) == 100 and steps_for_epochs(2, 4097, 4096) == 4
+    with pytest.raises(ValueError):
+        steps_for_epochs(1, 0, 4096)
+
+
+def args_for(factor=None, steps=None, overrides=()):
+    return argparse.Namespace(factor=factor, steps=steps, overrides=list(overrides), allow_outside_paths=False)
+
+
+def config_for(name, args):
+    config = preset(name)
+    if args.factor is not None:
+        config.data.factor = args.factor
+    if args.steps is not None:
+        config.train.steps = args.steps
+    return apply_overrides(config, args.overrides)
+
+
+@pytest.fixture
+def llff(tmp_path):
+    """9 views (7 train, 2 held out): images_4/ at 6x8 and images_2/ at 12x16 of a 24x32 capture."""
+    root = tmp_path / "llff"
+    llff_fixtures.make_llff(root, n=9, height=6, width=8, factor=4)
+    llff_fixtures.write_images(root / "images_2", 9, 12, 16)
+    return root
+
+
+def load(root, name, capsys, new_run=True, **options):
+    args = args_for(**options)
+    config = config_for(name, args)
+    scene = load_training_scene(args, config, root, new_run=new_run)
+    return config, scene, capsys.readouterr().err
+
+
+def test_paper_llff_defaults_to_factor_4_and_100_epochs(llff, capsys):
+    config, scene, err = load(llff, "paper", capsys, overrides=["train.rays_per_step=64"])
+    assert config.data.factor == 4 and scene.intrinsics.height == 6
+    assert config.train.steps == LLFF_PAPER_EPOCHS * 6  # ceil(7·6·8 / 64) = 6 steps per epoch
+    notes = [line for line in err.splitlines() if line.startswith("note: ")]
+    assert len(notes) == 2 and "--factor 4" in notes[0] and "--steps 600" in notes[1]
+
+
+def test_paper_llff_explicit_factor_and_steps_win(llff, capsys):
+    config, scene, err = load(llff, "paper", capsys, factor=2, overrides=["train.rays_per_step=64"])
+    assert config.data.factor == 2 and scene.intrinsics.height == 12
+    assert config.train.steps == 100 * 21 and "--factor" not in err  # the epochs at the given factor
+    config, _, err = load(llff, "paper", capsys, steps=7)
+    assert config.data.factor == 4 and config.train.steps == 7 and "--steps" not in err
+    config, _, err = load(llff, "paper", capsys, overrides=["data.factor=2", "train.steps=9"])
+    assert (config.data.factor, config.train.steps) == (2, 9) and "note:" not in err
+
+
+def test_resumed_run_and_other_presets_keep_their_config(llff, capsys):
+    config, _, err = load(llff, "paper", capsys, new_run=False, factor=4)
+    assert config.train.steps == 400_000 and "note:" not in err
+    config, _, err = load(llff, "cpu", capsys, factor=4)
+    assert config.train.steps == preset("cpu").train.steps and "note:" not in err
+
+
+def test_cpu_preset_keeps_factor_8_for_llff_without_full_size_images(tmp_path, capsys):
+    root = tmp_path / "llff8"
+    llff_fixtures.make_llff(root, n=9, height=6, width=8, factor=8)
+    config, _, err = load(root, "cpu", capsys)
+    assert config.data.factor == 8 and "--factor 8" in err
+    with pytest.raises(InputError, match=r"images_4: folder is missing for --factor 4"):
+        load(root, "paper", capsys)  # paper wants the official factor 4; the note says how to choose another
