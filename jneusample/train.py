@@ -208,6 +208,10 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
         runguard.check_loss(loss_value, step, run_dir)  # diverged: stop before logging or checkpointing it
         color_mse = float(model.training_color_mse(outputs, target, loss).item())
         train_psnr = psnr_from_mse(color_mse, max_db=120.0)
+        if timed_steps == 0 and config.train.schedule == "time":
+            # Jittor compiles the step's kernels during the first step of a process (minutes on a fresh
+            # machine): a time budget starts after it, so that it buys training, not compilation.
+            started = time.time()
         timed_steps += 1
         elapsed = time.time() - started
         points_per_sec = points_per_step * timed_steps / max(elapsed, 1e-9)

@@ -78,12 +78,7 @@ class RayBatcher:
             flat = self.rng.integers(0, len(views) * n_rows * n_cols, size=self.rays_per_step)
             view_idx, pixel = flat // (n_rows * n_cols), flat % (n_rows * n_cols)
             rows, cols = row0 + pixel // n_cols, col0 + pixel % n_cols
-            parts = [scene_rays(self.scene, views.c2w[v], cols[view_idx == v], rows[view_idx == v])
-                     for v in range(len(views))]
-            order = np.concatenate([np.flatnonzero(view_idx == v) for v in range(len(views))])
-            origins, directions, view_dirs = (np.empty((self.rays_per_step, 3), np.float32) for _ in range(3))
-            for out, index in ((origins, 0), (directions, 1), (view_dirs, 2)):
-                out[order] = np.concatenate([p[index] for p in parts])
+            origins, directions, view_dirs = scene_rays(self.scene, views.c2w[view_idx], cols, rows)
             target = views.images[view_idx, rows, cols]
         else:
             view = self._next_view()

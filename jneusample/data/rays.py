@@ -14,8 +14,8 @@ def pixel_rays(c2w: np.ndarray, intrinsics: Intrinsics, cols: np.ndarray, rows: 
     """Rays through pixels of one camera.
 
     Args:
-        c2w: (3, 4) camera-to-world matrix.
-        intrinsics: the pinhole camera.
+        c2w: (3, 4) camera-to-world matrix, or (R, 3, 4): one per ray (rays drawn across views).
+        intrinsics: the pinhole camera (shared by all views).
         cols, rows: (R,) integer (or float) pixel indices.
     Returns:
         origins (R, 3) and directions (R, 3), float32; directions are *not* normalised (their camera-frame
@@ -30,8 +30,12 @@ def pixel_rays(c2w: np.ndarray, intrinsics: Intrinsics, cols: np.ndarray, rows: 
         axis=-1,
     )
     c2w = np.asarray(c2w, np.float64)
-    directions = cam @ c2w[:3, :3].T
-    origins = np.broadcast_to(c2w[:3, 3], directions.shape)
+    if c2w.ndim == 3:  # one camera per ray: directions_r = R_r · cam_r
+        directions = np.einsum("rij,rj->ri", c2w[:, :3, :3], cam)
+        origins = c2w[:, :3, 3]
+    else:
+        directions = cam @ c2w[:3, :3].T
+        origins = np.broadcast_to(c2w[:3, 3], directions.shape)
     return origins.astype(np.float32), directions.astype(np.float32)
 
 
@@ -66,7 +70,7 @@ def ndc_rays(origins: np.ndarray, directions: np.ndarray, intrinsics: Intrinsics
 
 
 def scene_rays(scene, c2w: np.ndarray, cols=None, rows=None):
-    """Rays of one camera of ``scene`` in the space the model works in.
+    """Rays of one camera of ``scene`` (or of one camera per ray: ``c2w`` (R, 3, 4)) in the space the model works in.
 
     Returns ``origins, directions, view_dirs``, each (R, 3) float32. ``origins``/``directions`` are what the
     sample field and the point positions use (NDC for forward-facing scenes, world space otherwise);
