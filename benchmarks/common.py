@@ -13,7 +13,6 @@ import platform
 import shlex
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +102,3 @@ def write_result(name: str, payload: dict[str, Any], results_dir: Path | None = 
     tmp.write_text(json.dumps(strict(record), indent=1, allow_nan=False) + "\n")
     os.replace(tmp, path)
     return path
-
-
-def now() -> float:
-    return time.time()

@@ -110,7 +110,7 @@ def main() -> int:
         print(f"--- {kind}: evaluating every {args.skip}th test view", file=sys.stderr)
         result = evaluate(run_dir, options)
         models[kind] = {
-            "points_per_ray": result["samples_per_ray"], "n_samples": config.model.n_samples,
+            "points_per_ray": result["points_per_ray"], "n_samples": config.model.n_samples,
             "n_coarse": config.model.n_coarse if kind == "nerf" else None,
             "n_importance": config.model.n_importance if kind == "nerf" else None,
             "steps": trained.step, "train_seconds": round(seconds, 1),

@@ -27,19 +27,26 @@ class DemoResult:
     strip: Path
 
 
+def demo_config(minutes: float = DEMO_MINUTES):
+    """The demo's run: the ``cpu`` preset with a ``minutes`` training budget."""
+    from .config import preset
+
+    config = preset("cpu")
+    config.train.minutes = float(minutes)
+    return config
+
+
 def run_demo(out: Path, minutes: float = DEMO_MINUTES, progress: bool = True) -> DemoResult:
     """Train (or, if ``out`` holds a demo run, continue) and evaluate; returns the test metrics."""
     from . import backend, fileio
     from .checkpoint import latest_checkpoint
-    from .config import preset
     from .data import DEMO_SCENE, load_scene
     from .evaluate import EvalOptions, evaluate
     from .train import train
     from .visuals import png_bytes
 
     out = Path(out)
-    config = preset("cpu")
-    config.train.minutes = float(minutes)
+    config = demo_config(minutes)
     scene = load_scene(DEMO_SCENE)
     resume = latest_checkpoint(out) is not None
     info = {"data": str(DEMO_SCENE), "format": scene.format, "factor": 1,

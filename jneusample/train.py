@@ -1,6 +1,7 @@
 """The training loop: orchestrates batcher → model → loss → optimizer, checkpoints, logs and validation."""
 from __future__ import annotations
 
+import copy
 import sys
 import time
 from dataclasses import dataclass
@@ -96,6 +97,7 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
     run_dir = Path(run_dir)
     is_root = backend.rank() == 0
     if max_minutes and config.train.schedule == "time":
+        config = copy.deepcopy(config)  # the caller's config stays as given
         config.train.minutes = float(max_minutes)  # the time budget the schedule runs over
     config, resume_from = prepare_run_dir(run_dir, config, resume)
     if config.train.schedule == "time" and config.train.minutes > 0:
@@ -184,11 +186,9 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
         # Under MPI the ranks must agree on stopping, or one would wait for the others' gradients for ever.
         # One clock for all ranks (their mean), so that they agree on stopping and on the learning rate.
         train_seconds = seconds_before + distributed.mean_over_ranks(time.time() - started)
+        if config.train.schedule == "time" and budget_seconds is not None and train_seconds >= budget_seconds:
+            break  # a time schedule ends at its budget (resumes included): the run is complete, not stopped early
         out_of_time = budget_seconds is not None and train_seconds - seconds_before >= budget_seconds
-        if config.train.schedule == "time" and budget_seconds is not None:
-            out_of_time = train_seconds >= budget_seconds  # the budget covers the whole run, resumes included
-            if out_of_time:
-                break  # a time schedule ends at its budget: the run is complete, not stopped early
         stop_signal = runguard.stop_requested()  # collective under MPI, like the clock above
         if out_of_time or stop_signal or (stop_at is not None and step >= stop_at):
             stopped_early = True

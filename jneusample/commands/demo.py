@@ -27,11 +27,11 @@ def run(args) -> int:
 
     if not args.minutes > 0:
         raise InputError(f"--minutes must be > 0, got {args.minutes}")
-    from ..config import preset
+    from ..demo import demo_config
     from ..launch import relaunch_under_mpi
     from ..startup import resolve_device
 
-    relaunch_under_mpi(preset("cpu").train.cpu_processes, resolve_device().device)  # one rank per core
+    relaunch_under_mpi(demo_config(args.minutes).train.cpu_processes, resolve_device().device)  # rank per core
     result = run_demo(Path(args.out), args.minutes, progress=not args.no_progress)
     from .. import backend
 
