@@ -50,6 +50,9 @@ def main() -> int:
     parser.add_argument("--variant", default=None, help="row name (default: the preset)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="config override key=value")
     parser.add_argument("--out", default="/tmp/learn_fast", help="where the runs go (not committed)")
+    parser.add_argument("--run-dir", default=None,
+                        help="the run's own folder (default: OUT/SCENE-VARIANT-TIME); scripts/make_pretrained.py "
+                             "trains its lego and fern models through this script so that they are recorded too")
     parser.add_argument("--results", default=str(RESULTS / "learn_fast.json"))
     parser.add_argument("--tag", default="", help="free text stored with the row (e.g. which checkout)")
     parser.add_argument("--python", default=sys.executable, help="interpreter (another checkout's venv)")
@@ -62,7 +65,7 @@ def main() -> int:
         print(f"error: {data}: scene not found", file=sys.stderr)
         return 2
     variant = args.variant or args.preset
-    run_dir = Path(args.out) / f"{Path(data).name}-{variant}-{int(time.time())}"
+    run_dir = Path(args.run_dir or Path(args.out) / f"{Path(data).name}-{variant}-{int(time.time())}")
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     log = run_dir.with_suffix(".log")
     sets = [x for o in args.overrides for x in ("--set", o)]

@@ -40,15 +40,17 @@ SGEMM_COUNT = 4
 # ----------------------------------------------------------------------------------------------------------- models
 
 def parse_models(text: str) -> list[str]:
-    """``nerf,neusample192`` → ['nerf', 'neusample192']; unknown or repeated names are an InputError."""
+    """``nerf,neusample192,quantile64`` → ['nerf', 'neusample192', 'quantile64']; unknown or repeated names are an
+    InputError. neusampleN: NeuSample with the paper's sample-field head; quantileN: with the quantile head
+    (any N at render time, docs/method.md §8), rendering N samples."""
     names = [name.strip().lower() for name in text.split(",") if name.strip()]
     if not names:
         raise InputError(f"--models {text!r}: expected a comma-separated list such as {DEFAULT_MODELS}")
     for name in names:
-        match = re.fullmatch(r"neusample(\d+)", name)
+        match = re.fullmatch(r"(?:neusample|quantile)(\d+)", name)
         if name != "nerf" and not (match and 2 <= int(match.group(1)) <= 4096):
-            raise InputError(f"--models: unknown model {name!r} (expected nerf or neusampleN with 2 <= N <= 4096, "
-                             f"e.g. {DEFAULT_MODELS})")
+            raise InputError(f"--models: unknown model {name!r} (expected nerf, neusampleN or quantileN with "
+                             f"2 <= N <= 4096, e.g. {DEFAULT_MODELS})")
     if len(set(names)) != len(names):
         raise InputError(f"--models {text!r}: a model is listed twice")
     return names
@@ -62,7 +64,9 @@ def model_config(name: str):
     if name == "nerf":
         config.kind, config.n_coarse, config.n_importance = "nerf", 64, 128
     else:
-        config.kind, config.n_samples = "neusample", int(name[len("neusample"):])
+        head = "quantile" if name.startswith("quantile") else "paper"
+        config.kind, config.sample_field_head = "neusample", head
+        config.n_samples = int(re.fullmatch(r"[a-z]+(\d+)", name).group(1))
     return config
 
 

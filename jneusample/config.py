@@ -16,10 +16,16 @@ from .model_registry import MODEL_KINDS, ModelKind
 
 SampleFieldInit = Literal["uniform", "default"]
 """Choices of ``model.sample_field_init``."""
+SampleFieldHead = Literal["paper", "quantile"]
+"""Choices of ``model.sample_field_head``."""
 DensityActivation = Literal["relu", "softplus"]
 """Choices of ``model.density_activation``."""
 Schedule = Literal["steps", "time"]
 """Choices of ``train.schedule``."""
+ExtractDistill = Literal["none", "coverage"]
+"""Choices of ``extract.distill``."""
+ExtractHeadInit = Literal["fresh", "quantiles"]
+"""Choices of ``extract.head_init``."""
 
 
 @dataclass
@@ -35,7 +41,8 @@ class ModelConfig:
     kind: ModelKind = "neusample"
     """'neusample' (sample field + one radiance field) or 'nerf' (coarse + fine radiance fields)."""
     n_samples: int = 192
-    """NeuSample: number of sample distances the sample field outputs per ray (its head width)."""
+    """NeuSample: number of sample distances per ray: the paper head's output width; with the quantile head, the
+    N that evaluation and rendering use unless ``--samples`` asks for another."""
     sample_field_depth: int = 8
     """Hidden layers of the sample field MLP (skip connection before layer depth // 2)."""
     sample_field_width: int = 256
@@ -47,6 +54,18 @@ class ModelConfig:
     sample_field_init: SampleFieldInit = "uniform"
     """Initial output layer of the sample field: 'uniform' (samples start evenly spread over [near, far]) or
     'default' (the reference's default initialisation: samples start bunched mid-ray)."""
+    sample_field_head: SampleFieldHead = "paper"
+    """Output layer of the sample field: 'paper' (N outputs, sigmoid, sort: a fixed N per ray) or 'quantile'
+    (logits of a histogram over the ray whose N quantiles are the samples: one model renders at any N, e.g.
+    ``eval --samples 16``; docs/method.md §8)."""
+    sample_field_bins: int = 128
+    """Quantile head: K, the bins of its histogram over [near, far] (its output width; independent of N)."""
+    samples_choices: str = ""
+    """Quantile head: comma-separated sample counts, e.g. '8,16,32,64'; each training step draws one of them
+    (uniformly, the same on every MPI rank), so that the model renders well at each. '' trains at n_samples."""
+    sample_field_jitter: bool = True
+    """Quantile head: in training, move each ray's quantile levels from (k + 1/2)/N to (k + u)/N with one
+    u ~ U(0, 1) per ray, so that training sees every depth between the evaluation samples."""
     inverse_depth: bool = False
     """Map the sorted sample field outputs linearly in disparity instead of depth (unused by the paper)."""
     density_activation: DensityActivation = "relu"
@@ -94,6 +113,10 @@ class TrainConfig:
     """Fraction of the schedule over which the learning rate ramps linearly from lr/10 up to lr before the
     decay starts (0: no warm-up, the paper). A warm-up lets a small run use a higher peak rate without the
     first large Adam steps killing the density."""
+    bf16_matmuls: bool = False
+    """Run the MLPs' training matmuls (forward and both backward products) with bfloat16 operands on CPUs with
+    avx512_bf16 (oneDNN; float32 accumulation, float32 parameters and optimizer state); False, or where
+    unavailable (CUDA, no oneDNN bfloat16): float32 (the paper). Evaluation and rendering are always float32."""
     schedule: Schedule = "steps"
     """What the learning-rate schedule (warm-up and decay) runs over: 'steps' (train.steps, the paper; a run
     is reproducible bit for bit) or 'time' (train.minutes of training wall clock: the run uses its whole time
@@ -146,6 +169,22 @@ class ExtractConfig:
     """Constant learning rate of the sample field (trunk and new head)."""
     radiance_lr: float = 5e-5
     """Constant learning rate of the radiance field."""
+    head_init: ExtractHeadInit = "fresh"
+    """Where the new head starts: 'fresh' (the port: samples spread evenly along every ray) or 'quantiles' (its
+    bias puts the samples, on every ray alike, at the mid-quantiles of the parent's compositing weights pooled
+    over 8192 training rays, the last one where the parent's last is; docs/method.md §5, jneusample/distill.py).
+    The default 'fresh' is what a config without this field meant; see extract.distill for the presets."""
+    distill: ExtractDistill = "none"
+    """What teaches the new head besides the photometric loss: 'none' (the port: nothing) or 'coverage' (the
+    parent, frozen, renders each training ray too, and each of its compositing weights pulls the nearest of the
+    child's samples: the error of quantising the parent's weights by the child's samples, in units of far − near,
+    times extract.distill_weight). The default 'none' is what a config without this field meant; the cpu and
+    tiny presets set head_init='quantiles' and distill='coverage' (measured:
+    benchmarks/results/extraction_distill.json), paper keeps the port's extraction."""
+    distill_weight: float = 1.0
+    """'coverage': λ of the coverage loss (in units of the ray's length, far − near)."""
+    distill_color_weight: float = 0.0
+    """'coverage': λ of the squared error between the child's and the parent's rendered colours (0: none)."""
 
 
 @dataclass
@@ -240,6 +279,21 @@ def _cpu() -> Config:
     return config
 
 
+def _quick() -> Config:
+    """Budgets of a few minutes on 2 CPU cores (the demo: 3): the ``cpu`` preset with both MLPs 64 wide.
+
+    At a fixed wall-clock budget, quarter-size matmuls make ~3x the steps of the ``cpu`` preset's width 128,
+    and over a few minutes that buys more than the capacity it gives up (measured on the demo scene, lego and
+    fern at 3 minutes: docs/benchmarks.md, "A preset for minutes"). Over 20 minutes ``cpu`` is the better choice.
+    """
+    config = _cpu()
+    config.preset = "quick"
+    config.model.sample_field_width = 64
+    config.model.radiance_width = 64
+    config.train.minutes = 5.0
+    return config
+
+
 def _tiny() -> Config:
     """For tests and smoke runs: tiny MLPs, few samples and rays; trains in seconds."""
     config = Config(preset="tiny")
@@ -266,7 +320,7 @@ def _tiny() -> Config:
     return config
 
 
-PRESETS = {"paper": _paper, "cpu": _cpu, "tiny": _tiny}
+PRESETS = {"paper": _paper, "cpu": _cpu, "quick": _quick, "tiny": _tiny}
 
 
 def preset(name: str) -> Config:
@@ -347,6 +401,11 @@ def validate(config: Config) -> None:
         _one_of(config.model.kind, MODEL_KINDS, "model.kind"),
         (config.model.n_samples >= 2, "model.n_samples must be >= 2"),
         _one_of(config.model.sample_field_init, get_args(SampleFieldInit), "model.sample_field_init"),
+        _one_of(config.model.sample_field_head, get_args(SampleFieldHead), "model.sample_field_head"),
+        (2 <= config.model.sample_field_bins <= MAX_SAMPLE_FIELD_BINS,
+         f"model.sample_field_bins must be in [2, {MAX_SAMPLE_FIELD_BINS}]"),
+        (not config.model.samples_choices or config.model.sample_field_head == "quantile",
+         "model.samples_choices needs model.sample_field_head='quantile' (the paper head has a fixed N)"),
         (config.model.sample_field_depth >= 1 and config.model.radiance_depth >= 1, "MLP depths must be >= 1"),
         (config.model.sample_field_width >= 2 and config.model.radiance_width >= 2, "MLP widths must be >= 2"),
         (config.model.n_coarse >= 2 and config.model.n_importance >= 0, "model.n_coarse >= 2, n_importance >= 0"),
@@ -361,10 +420,40 @@ def validate(config: Config) -> None:
         _one_of(config.train.schedule, get_args(Schedule), "train.schedule"),
         (0.0 <= config.train.warmup_fraction < 1.0, "train.warmup_fraction must be in [0, 1)"),
         (config.train.minutes >= 0, "train.minutes must be >= 0"),
+        _one_of(config.extract.distill, get_args(ExtractDistill), "extract.distill"),
+        _one_of(config.extract.head_init, get_args(ExtractHeadInit), "extract.head_init"),
+        (config.extract.distill_weight >= 0 and config.extract.distill_color_weight >= 0,
+         "extract.distill_weight and extract.distill_color_weight must be >= 0"),
     ]
     for ok, message in checks:
         if not ok:
             raise InputError(f"invalid config: {message}")
+    samples_choices(config.model)  # raises on a malformed list
+
+
+MAX_SAMPLE_FIELD_BINS = 4096
+"""Upper bound of ``model.sample_field_bins``: the quantile search compares every sample with every bin edge."""
+
+
+def samples_choices(model: ModelConfig) -> tuple[int, ...]:
+    """The sample counts ``model.samples_choices`` lists, ascending ('8,16,32' → (8, 16, 32)); empty when the
+    field is ''. A value that is not an integer >= 2, or a repeated one, is a one-line InputError."""
+    text = model.samples_choices.strip()
+    if not text:
+        return ()
+    values = []
+    for item in text.split(","):
+        try:
+            value = int(item.strip())
+        except ValueError:
+            value = 0
+        if value < 2:
+            raise InputError(f"invalid config: model.samples_choices must list integers >= 2 separated by commas "
+                             f"(e.g. 8,16,32,64), got {model.samples_choices!r}")
+        values.append(value)
+    if len(set(values)) != len(values):
+        raise InputError(f"invalid config: model.samples_choices lists a value twice: {model.samples_choices!r}")
+    return tuple(sorted(values))
 
 
 # Keys that may differ between a run's saved config and the command that resumes it: they change how long or

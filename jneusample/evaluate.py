@@ -37,6 +37,8 @@ class EvalOptions:
     """Report folder (default: RUN_DIR/eval_<split>)."""
     views: list[int] = field(default_factory=list)
     """Explicit view indices (after skip); empty for all."""
+    samples: int | None = None
+    """Render with this many samples per ray (runs whose model renders at any N); None: the run's N."""
 
 
 def image_metrics(prediction: np.ndarray, target: np.ndarray, lpips_nets: tuple[str, ...]) -> dict[str, float]:
@@ -181,4 +183,4 @@ def evaluate(run_dir: str | Path, options: EvalOptions, checkpoint: str | Path |
              progress: bool = True) -> dict[str, Any]:
     """Evaluate the checkpoint ``checkpoint`` names: None / 'latest', 'best' (highest recorded validation
     PSNR), a step number, or a file (see :func:`jneusample.runs.load_run`)."""
-    return evaluate_run(load_run(run_dir, checkpoint), options, progress=progress)
+    return evaluate_run(load_run(run_dir, checkpoint, samples=options.samples), options, progress=progress)

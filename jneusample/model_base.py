@@ -10,6 +10,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
+import numpy as np
+
 from .backend import jt  # noqa: F401  (configures Jittor before it is imported)
 from jittor import nn  # noqa: E402
 
@@ -39,6 +41,18 @@ class Model(nn.Module, ABC):
     def points_per_ray(self) -> int:
         """Radiance-field queries per ray (every MLP point of a ray; for chunking and cost accounting)."""
 
+    def set_points_per_ray(self, n: int) -> None:
+        """Render with ``n`` points per ray from now on, without new weights (``eval --samples N``); afterwards
+        :attr:`points_per_ray` is ``n``. A one-line InputError for a model whose N is fixed by its weights (the
+        default) or for an ``n`` it cannot use."""
+        raise InputError(f"{type(self).__name__} renders a fixed {self.points_per_ray} points per ray; "
+                         "it cannot render at another number")
+
+    def begin_training_step(self, step: int, seed: int) -> None:
+        """Called by the trainer before the forward pass of training step ``step`` (``train.seed``), with the same
+        arguments on every MPI rank: a model that varies per step what it does (NeuSample's quantile head draws
+        the step's N from ``model.samples_choices``) decides it here, reproducibly. Nothing by default."""
+
     @abstractmethod
     def execute(self, rays: Rays, settings: RenderSettings) -> dict[str, jt.Var]:
         """Render R rays: ``color`` (R, 3), ``depth`` (R,), ``acc`` (R,), ``z`` and ``weights`` (R, N), ..."""
@@ -59,6 +73,14 @@ class Model(nn.Module, ABC):
         """
         return mse(outputs["color"], target)
 
+    def set_bf16_training(self, enabled: bool) -> None:
+        """Let every MLP trunk of the model run its training matmuls in bfloat16 (``train.bf16_matmuls``)."""
+        from .fields.mlp import SkipMLP
+
+        for module in self.modules():
+            if isinstance(module, SkipMLP):
+                module.bf16_training = enabled
+
     def param_groups(self, config: Config) -> list[ParamGroup]:
         """Optimizer groups, every parameter in exactly one. Training: one group, warm-up then linear decay;
         an extraction run (``config.extract.parent``): :meth:`extraction_param_groups`."""
@@ -74,6 +96,11 @@ class Model(nn.Module, ABC):
 
     def prepare_extraction(self, n_samples: int) -> None:
         """Turn this trained model, in place, into the start of an extraction to ``n_samples`` points per ray."""
+        raise InputError(f"{type(self).__name__} does not support sample field extraction")
+
+    def start_extraction_at(self, z: np.ndarray, near: float, far: float) -> None:
+        """After :meth:`prepare_extraction`: make the new sampler start at the distances ``z`` (N_e,), ascending in
+        [near, far], on every ray (``extract.head_init``)."""
         raise InputError(f"{type(self).__name__} does not support sample field extraction")
 
 

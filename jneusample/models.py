@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import numpy as np
+
 from .backend import jt  # noqa: F401  (configures Jittor before it is imported)
 
-from .config import Config, ModelConfig
+from .config import Config, ModelConfig, samples_choices
+from .distill import unit_positions
 from .fields.radiance import RadianceField
 from .fields.sample_field import SampleField
 from .model_base import Model, linear_flops, mse, radiance_flops
@@ -24,6 +27,10 @@ class NeuSample(Model):
 
     ``model(rays, settings)``: ``color`` (R, 3), ``depth`` (R,), ``acc`` (R,), ``weights`` and ``z`` (R, N);
     ``loss`` = MSE of the colour; ``points_per_ray`` = N.
+
+    With the quantile head (``model.sample_field_head=quantile``, docs/method.md §8) N is not fixed by the
+    weights: :meth:`set_points_per_ray` changes the N of rendering, and each training step draws its N from
+    ``model.samples_choices`` (:meth:`begin_training_step`; without choices it trains at ``model.n_samples``).
     """
 
     supports_extraction: ClassVar[bool] = True
@@ -34,7 +41,12 @@ class NeuSample(Model):
             n_samples=config.n_samples, width=config.sample_field_width, depth=config.sample_field_depth,
             origin_freqs=config.origin_freqs, direction_freqs=config.direction_freqs,
             inverse_depth=config.inverse_depth, uniform_init=config.sample_field_init == "uniform",
+            head=config.sample_field_head, n_bins=config.sample_field_bins,
         )
+        self.samples_choices = samples_choices(config)
+        self.jitter = config.sample_field_jitter
+        self.training_samples: int | None = None
+        """The N of the current training step (None: the render N); set by :meth:`begin_training_step`."""
         self.radiance_field = RadianceField(
             width=config.radiance_width, depth=config.radiance_depth,
             position_freqs=config.position_freqs, view_freqs=config.view_freqs,
@@ -42,12 +54,29 @@ class NeuSample(Model):
 
     @property
     def points_per_ray(self) -> int:
+        """The N of rendering (the quantile head's training steps may use another: :meth:`begin_training_step`)."""
         return self.sample_field.n_samples
 
+    def set_points_per_ray(self, n: int) -> None:
+        """Render with N = ``n`` (quantile head only; the paper head's N is its width: a one-line InputError)."""
+        self.sample_field.set_samples(n)
+
+    def begin_training_step(self, step: int, seed: int) -> None:
+        """Quantile head with ``model.samples_choices``: draw this step's N, uniformly from the choices, from a
+        generator keyed by (seed, step) alone, so every MPI rank takes the same N (equal work per rank) and a
+        resumed run takes the N the uninterrupted one would have."""
+        if self.samples_choices:
+            pick = np.random.default_rng([seed, step, 0x5A3D]).integers(len(self.samples_choices))
+            self.training_samples = self.samples_choices[int(pick)]
+
     def sample_distances(self, rays: Rays, settings: RenderSettings) -> jt.Var:
-        """(R, N) sorted distances in [near, far] along ``rays.directions``."""
+        """(R, N) sorted distances in [near, far] along ``rays.directions``; in training (``settings.perturb``)
+        the quantile head uses the step's N and, with ``model.sample_field_jitter``, jittered levels."""
         unit_dirs = rays.directions / jt.sqrt((rays.directions * rays.directions).sum(-1, keepdims=True))
-        return self.sample_field(rays.origins, unit_dirs, settings.near, settings.far)
+        training = settings.perturb
+        return self.sample_field(rays.origins, unit_dirs, settings.near, settings.far,
+                                 n_samples=self.training_samples if training else None,
+                                 jitter=training and self.jitter)
 
     def execute(self, rays: Rays, settings: RenderSettings) -> dict[str, jt.Var]:
         return query_and_composite(self.radiance_field, rays, self.sample_distances(rays, settings), settings)
@@ -78,6 +107,17 @@ class NeuSample(Model):
     def prepare_extraction(self, n_samples: int) -> None:
         """Keep the sample-field trunk and the radiance field; a fresh width → ``n_samples`` head."""
         self.sample_field.replace_head(n_samples)
+
+    def start_extraction_at(self, z: np.ndarray, near: float, far: float) -> None:
+        """The new paper head's bias becomes logit(t_k), t_k the field's position of z_k (clipped to
+        [1e-3, 1 − 1e-3]); its weights keep their fresh, small values, so every ray starts at about ``z`` and
+        the trunk still gets gradients. The quantile head keeps its trained histogram: its N_e samples already
+        are that histogram's quantiles."""
+        field = self.sample_field
+        if field.any_n:
+            return
+        t = np.clip(unit_positions(np.asarray(z, np.float64), near, far, field.inverse_depth), 1e-3, 1.0 - 1e-3)
+        field.head.bias.assign(jt.array(np.log(t / (1.0 - t)).astype(np.float32)))
 
 
 def build_model(config: ModelConfig) -> Model:

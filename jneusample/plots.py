@@ -290,7 +290,7 @@ def draw_samples(study: SampleStudy):
 
 def plot_samples(run, split: str = "test", view: int = 0, pixels: int = 6, bins: int = 50,
                  scene=None, data: str | None = None, factor: int | None = None,
-                 checkpoint: str | None = None):
+                 checkpoint: str | None = None, samples: int | None = None):
     """Figure of where the run's model samples along rays of one view (see the module docstring).
 
     Args:
@@ -300,20 +300,22 @@ def plot_samples(run, split: str = "test", view: int = 0, pixels: int = 6, bins:
         bins: histogram bins over [near, far].
         scene: the loaded scene (default: the one the run was trained on, at ``factor`` or the run's factor).
         data, factor, checkpoint: where to load the scene / which checkpoint, when not given.
+        samples: samples per ray of a run loaded here (models that render at any N; None: the run's N).
     Returns:
         a :class:`matplotlib.figure.Figure`; save it with :func:`save_figure`.
     """
-    return draw_samples(study_samples(run, split, view, pixels, bins, scene, data, factor, checkpoint))
+    return draw_samples(study_samples(run, split, view, pixels, bins, scene, data, factor, checkpoint, samples))
 
 
 def study_samples(run, split: str = "test", view: int = 0, pixels: int = 6, bins: int = 50, scene=None,
-                  data: str | None = None, factor: int | None = None, checkpoint: str | None = None) -> SampleStudy:
-    """Load what is not given (run, scene) and :func:`collect_samples`."""
+                  data: str | None = None, factor: int | None = None, checkpoint: str | None = None,
+                  samples: int | None = None) -> SampleStudy:
+    """Load what is not given (run, scene; ``samples``: the N of a run loaded here) and :func:`collect_samples`."""
     from . import backend  # noqa: F401  (configures Jittor before models.py imports it)
     from .runs import LoadedRun, load_run, read_scene_info
 
     if not isinstance(run, LoadedRun):
-        run = load_run(run, checkpoint)
+        run = load_run(run, checkpoint, samples=samples)
     if scene is None:
         from .data import load_scene
 

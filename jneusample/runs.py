@@ -196,8 +196,11 @@ def resolve_checkpoint(run_dir: Path, choice: str | Path | None) -> tuple[str, P
     return kind, path
 
 
-def load_run(run_dir: str | Path, checkpoint: str | Path | None = None) -> LoadedRun:
+def load_run(run_dir: str | Path, checkpoint: str | Path | None = None, samples: int | None = None) -> LoadedRun:
     """Config + model with the checkpoint ``checkpoint`` names; clear errors otherwise.
+
+    ``samples``: render with this many points per ray (:meth:`~jneusample.model_base.Model.set_points_per_ray`:
+    NeuSample with the quantile head); a model that cannot is a one-line InputError naming the run.
 
     ``checkpoint``: None or 'latest' (the newest loadable checkpoint), 'best' (the highest validation PSNR
     recorded in ``checkpoints/val.json``), a step number ('4000' or 4000 as a string), or a file (a Path, or a
@@ -210,6 +213,12 @@ def load_run(run_dir: str | Path, checkpoint: str | Path | None = None) -> Loade
     if not run_dir.is_dir():
         raise InputError(f"{run_dir}: run directory does not exist")
     config = read_config(run_dir)
+    model = build_model(config.model)
+    if samples is not None:  # before the checkpoint is read: a wrong --samples is a quick one-line error
+        try:
+            model.set_points_per_ray(samples)
+        except InputError as error:
+            raise InputError(f"{run_dir}: --samples {samples}: {error}") from None
     kind, path = resolve_checkpoint(run_dir, checkpoint)
     if path is not None:
         state = load_checkpoint(path)
@@ -219,7 +228,6 @@ def load_run(run_dir: str | Path, checkpoint: str | Path | None = None) -> Loade
             raise InputError(f"{run_dir}: run has no checkpoint yet (train it first, or pass --resume to a "
                              "training run)")
         path, state = newest
-    model = build_model(config.model)
     load_model_state(model, state["model"], path)
     return LoadedRun(run_dir=run_dir, config=config, model=model, checkpoint=state, checkpoint_path=path,
                      choice=kind)

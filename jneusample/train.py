@@ -6,7 +6,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -87,11 +87,14 @@ class TrainResult:
 @runguard.guarded  # rank 0 holds the run directory's lock; SIGINT/SIGTERM/SIGHUP stop after a step
 def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = False,
           max_minutes: float | None = None, progress: bool = True, scene_info: dict[str, Any] | None = None,
-          initial_model: dict[str, np.ndarray] | None = None, stop_at: int | None = None) -> TrainResult:
+          initial_model: dict[str, np.ndarray] | None = None, stop_at: int | None = None,
+          extra_loss: Callable[[Rays, dict[str, jt.Var]], jt.Var] | None = None) -> TrainResult:
     """Train (or resume) a run in ``run_dir`` until ``config.train.steps`` or ``max_minutes``.
 
     ``initial_model`` (parameter arrays) starts a new run from given weights (sample field extraction).
     ``stop_at`` ends this invocation (with a checkpoint) at that step, leaving the schedule untouched.
+    ``extra_loss(rays, outputs)`` (a scalar) is added to the model's loss at every step (distilled extraction);
+    it must draw no random numbers, so that a resumed run stays bit-exact.
     Only rank 0 of an MPI job writes files; every rank draws its own rays (batcher stream = rank).
     """
     run_dir = Path(run_dir)
@@ -107,6 +110,7 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
     # Initialisation, identical on every rank: Jittor would add rank·2591 to the seed under MPI.
     jt.set_global_seed(train_cfg.seed, different_seed_for_mpi=False)
     model = build_model(config.model)
+    model.set_bf16_training(train_cfg.bf16_matmuls)
     groups = param_groups(model, config)
     optimizer = make_optimizer(groups)
     batcher = RayBatcher(scene, train_cfg.rays_per_step, train_cfg.precrop_fraction, train_cfg.precrop_steps,
@@ -198,15 +202,18 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
         # Density noise is seeded per (seed, rank, step) so that a resumed run draws what the uninterrupted
         # run would have drawn.
         jt.set_seed((train_cfg.seed * 1_000_003 + backend.rank() * 7_919 + step) % (2**31 - 1))
-        outputs = model(Rays.from_numpy(batch.origins, batch.directions, batch.view_dirs), settings)
+        model.begin_training_step(step, train_cfg.seed)  # e.g. the step's N (quantile head), alike on all ranks
+        rays = Rays.from_numpy(batch.origins, batch.directions, batch.view_dirs)
+        outputs = model(rays, settings)
         target = jt.array(batch.target)
-        loss = model.loss(outputs, target)
+        photometric = model.loss(outputs, target)
+        loss = photometric if extra_loss is None else photometric + extra_loss(rays, outputs)
         optimizer.step(loss)
         distributed.sync_parameters(model)  # MPI: run this step's gradient all-reduces now, on every rank
         step += 1
         loss_value = float(loss.item())
         runguard.check_loss(loss_value, step, run_dir)  # diverged: stop before logging or checkpointing it
-        color_mse = float(model.training_color_mse(outputs, target, loss).item())
+        color_mse = float(model.training_color_mse(outputs, target, photometric).item())
         train_psnr = psnr_from_mse(color_mse, max_db=120.0)
         if timed_steps == 0 and config.train.schedule == "time":
             # Jittor compiles the step's kernels during the first step of a process (minutes on a fresh

@@ -173,6 +173,8 @@ class RenderOptions:
     fps: float = 30.0
     layout: str = "side"
     png_dir: Path | None = None
+    samples: int | None = None
+    """Samples per ray (runs whose model renders at any N); None: the run's N."""
 
 
 def check_options(options: RenderOptions, out: Path) -> None:
@@ -247,7 +249,7 @@ def render_video(run_dir: str | Path, out: str | Path, options: RenderOptions, c
             require_ffmpeg()  # raises the one-line error with the install hint
         print(f"warning: ffmpeg not found (install it with `apt-get install ffmpeg`); writing PNG frames "
               f"only, to {options.png_dir}", file=sys.stderr)
-    run = load_run(run_dir, checkpoint)
+    run = load_run(run_dir, checkpoint, samples=options.samples)
     info = read_scene_info(run.run_dir)
     factor = options.factor or int(info.get("factor", run.config.data.factor))
     scene = load_render_scene(options.data or info["data"], factor, options.frames or DEFAULT_SPIRAL_FRAMES,

@@ -7,9 +7,10 @@
 
 Steps (each a `jneusample` command, printed before it runs):
 1. `demo` → pretrained/demo
-2. lego x8, `train --preset cpu --max-minutes 20`, `eval --skip 8 --lpips vgg,alex` → pretrained/lego-x8-cpu-n32
+2. lego x8, `train --preset cpu --max-minutes 20` (through benchmarks/learn_fast.py, which records it in
+   benchmarks/results/learn_fast.json), `eval --skip 8 --lpips vgg,alex` → pretrained/lego-x8-cpu-n32
 3. `extract --samples N/3` from it (the paper's 192 → 64 ratio), `eval` → pretrained/lego-x8-cpu-n11
-4. fern x8, `train --preset cpu --max-minutes 20`, `eval --lpips vgg,alex` → pretrained/fern-x8-cpu-n32
+4. fern x8, the same (recorded likewise), `eval --lpips vgg,alex` → pretrained/fern-x8-cpu-n32
 Packaging (`scripts/package_pretrained.py`) keeps model-only checkpoints, configs, metrics and eval reports, and
 records the data and parent paths relative to the repository root, in config.json and checkpoint alike.
 """
@@ -32,6 +33,13 @@ def sh(*args: str) -> None:
 
 def jns(*args: str) -> None:
     sh(sys.executable, "-m", "jneusample", *args)
+
+
+def learn_fast(scene: str, run: Path, minutes: float) -> None:
+    """`train --preset cpu --max-minutes M` and a quick test evaluation through benchmarks/learn_fast.py, which
+    records the run (test PSNR, steps, points/s, validation curve, load) in benchmarks/results/learn_fast.json."""
+    sh(sys.executable, "benchmarks/learn_fast.py", "--scene", scene, "--minutes", str(minutes), "--variant", "cpu",
+       "--run-dir", str(run))
 
 
 def trained(run: Path) -> bool:
@@ -73,8 +81,7 @@ def main() -> int:
     lego = runs / "lego-x8-cpu"
     if "lego" in steps:
         if not trained(lego):
-            jns("train", "--data", lego_data, "--factor", "8", "--preset", "cpu", "--max-minutes", str(args.minutes),
-                "--out", str(lego), "--no-progress")
+            learn_fast("lego", lego, args.minutes)
         if not evaluated(lego):
             jns("eval", "--run", str(lego), "--skip", "8", "--lpips", "vgg,alex", "--no-progress")
         n = json.loads((lego / "config.json").read_text())["model"]["n_samples"]
@@ -92,8 +99,7 @@ def main() -> int:
     if "fern" in steps:
         fern = runs / "fern-x8-cpu"
         if not trained(fern):
-            jns("train", "--data", fern_data, "--factor", "8", "--preset", "cpu", "--max-minutes", str(args.minutes),
-                "--out", str(fern), "--no-progress")
+            learn_fast("fern", fern, args.minutes)
         if not evaluated(fern):
             jns("eval", "--run", str(fern), "--lpips", "vgg,alex", "--no-progress")
         n = json.loads((fern / "config.json").read_text())["model"]["n_samples"]

@@ -37,3 +37,27 @@ def test_config_round_trips_through_json():
     assert differences(config, preset("cpu")) == ["model.n_samples"]
     with pytest.raises(InputError, match="unknown config section"):
         Config.from_dict({"modle": {}})
+
+
+def test_quantile_head_fields_validate():
+    from jneusample.config import samples_choices
+
+    config = apply_overrides(preset("tiny"), ["model.sample_field_head=quantile", "model.sample_field_bins=64",
+                                              "model.samples_choices=32, 8,16", "model.sample_field_jitter=false"])
+    assert samples_choices(config.model) == (8, 16, 32) and config.model.sample_field_jitter is False
+    assert samples_choices(preset("tiny").model) == ()
+    for name in ("paper", "cpu", "tiny"):  # the paper's head stays the default of every preset
+        assert preset(name).model.sample_field_head == "paper"
+
+
+@pytest.mark.parametrize("items, message", [
+    (["model.sample_field_head=quantile", "model.samples_choices=8,x"], "samples_choices must list integers >= 2"),
+    (["model.sample_field_head=quantile", "model.samples_choices=8,1"], "samples_choices must list integers >= 2"),
+    (["model.sample_field_head=quantile", "model.samples_choices=8,8"], "lists a value twice"),
+    (["model.samples_choices=8,16"], "samples_choices needs model.sample_field_head='quantile'"),
+    (["model.sample_field_bins=1"], r"model.sample_field_bins must be in \[2, 4096\]"),
+    (["model.sample_field_head=sigmoid"], "model.sample_field_head must be 'paper' or 'quantile'"),
+])
+def test_bad_quantile_head_fields_are_one_line_errors(items, message):
+    with pytest.raises(InputError, match=message):
+        apply_overrides(preset("tiny"), items)

@@ -4,7 +4,8 @@ from typing import get_args
 
 import pytest
 
-from jneusample.config import DensityActivation, Schedule, SampleFieldInit, apply_overrides, preset
+from jneusample.config import (DensityActivation, SampleFieldHead, SampleFieldInit, Schedule, apply_overrides,
+                               preset)
 from jneusample.errors import InputError
 from jneusample.model_registry import MODEL_KINDS, MODELS, ModelKind, model_class
 
@@ -15,6 +16,7 @@ def test_the_literal_names_the_registered_models():
 
 @pytest.mark.parametrize("key, choices", [
     ("model.kind", MODEL_KINDS), ("model.sample_field_init", get_args(SampleFieldInit)),
+    ("model.sample_field_head", get_args(SampleFieldHead)),
     ("model.density_activation", get_args(DensityActivation)), ("train.schedule", get_args(Schedule)),
 ])
 def test_choice_fields_accept_their_literal_values_only(key, choices):
@@ -52,3 +54,17 @@ def test_every_model_implements_the_interface(kind):
     else:
         with pytest.raises(InputError, match="extraction"):
             model.param_groups(config)
+
+
+@pytest.mark.parametrize("kind", MODEL_KINDS)
+def test_render_time_points_per_ray_is_a_model_capability(kind):
+    from jneusample.models import build_model
+
+    config = preset("tiny")
+    config.model.kind = kind
+    model = build_model(config.model)
+    before = model.points_per_ray
+    model.begin_training_step(0, seed=0)  # no per-step choices: nothing changes
+    with pytest.raises(InputError, match="fixed"):  # NeRF's N and the paper head's N are fixed by the weights
+        model.set_points_per_ray(before + 1)
+    assert model.points_per_ray == before

@@ -30,3 +30,4 @@ def test_schedule_progress_by_steps_and_by_time():
     assert schedule_progress(config, 10, train_seconds=60.0) == pytest.approx(0.5)
     assert schedule_progress(config, 150, train_seconds=60.0) == pytest.approx(0.75)  # whichever is further
     assert schedule_progress(config, 10, train_seconds=1000.0) == 1.0
+

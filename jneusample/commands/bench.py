@@ -18,11 +18,13 @@ def register(subparsers) -> None:
         description="Render one image with each model (paper-width networks, random weights) in one process; "
                     "report median seconds per image, rays/s, points/s, MLP GFLOP/s, cost relative to NeRF, the "
                     "sgemm ceiling and peak host memory. nerf = 64 coarse + 128 importance samples (64 + 192 "
-                    "MLP points per ray); neusampleN = NeuSample with N samples.")
+                    "MLP points per ray); neusampleN = NeuSample with N samples; quantileN = NeuSample with the "
+                    "any-N quantile head rendering N samples.")
     parser.add_argument("--height", type=int, default=100, help="image height in pixels (800 = Blender full size)")
     parser.add_argument("--width", type=int, default=100, help="image width in pixels")
     parser.add_argument("--models", default=DEFAULT_MODELS,
-                        help="comma-separated: nerf and/or neusampleN (N = samples per ray, e.g. neusample192)")
+                        help="comma-separated: nerf, neusampleN and/or quantileN (N = samples per ray, e.g. "
+                             "neusample192, quantile64)")
     parser.add_argument("--repeats", type=int, default=3, help="timed renders per model (after one warm-up)")
     parser.add_argument("--bands", type=int, default=8,
                         help="portions (of whole chunks) per image that the models take turns on "

@@ -12,6 +12,19 @@ def add_set_option(parser: argparse.ArgumentParser) -> None:
                              "--set model.n_samples=128 (repeatable; see jneusample/config.py for every field)")
 
 
+def add_samples_option(parser: argparse.ArgumentParser) -> None:
+    """``--samples N`` of the commands that render a run (eval, render, plot-samples)."""
+    parser.add_argument("--samples", type=int, default=None, metavar="N",
+                        help="render with N samples per ray (a run trained with model.sample_field_head=quantile "
+                             "renders at any N; default: the run's model.n_samples); default outputs get an _nN "
+                             "suffix")
+
+
+def samples_suffix(samples: int | None) -> str:
+    """``_n16`` for ``--samples 16``, '' without it: the default output names of runs rendered at another N."""
+    return f"_n{samples}" if samples is not None else ""
+
+
 def add_allow_outside_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-outside-paths", action="store_true",
                         help="let the scene's files (image paths, symlinks) point outside the scene folder; "

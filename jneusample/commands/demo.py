@@ -12,7 +12,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "demo", help="train + evaluate the embedded demo scene (a first run)",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        description="Train NeuSample (cpu preset) on the embedded 64x64 demo scene for a few minutes, evaluate it "
+        description="Train NeuSample (quick preset) on the embedded 64x64 demo scene for a few minutes, evaluate it "
                     "on the test views, print PSNR and where the run's files are, and write the test views "
                     "beside their renders to RUN/eval_test/strip.png. Running it again re-evaluates the run.")
     parser.add_argument("--minutes", type=float, default=DEMO_MINUTES, help="training budget (wall clock)")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from .common import add_samples_option, samples_suffix
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -24,6 +26,7 @@ def register(subparsers) -> None:
     parser.add_argument("--out", default=None, help="report folder (default: RUN/eval_<split>)")
     parser.add_argument("--no-images", action="store_true", help="do not write the PNGs")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_samples_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -49,11 +52,11 @@ def run(args) -> int:
     from .common import check_writable_dir
 
     checkpoint_choice(args.checkpoint)  # a bad value is one line before anything is loaded
-    out_dir = Path(args.out) if args.out else Path(args.run) / f"eval_{args.split}"
+    out_dir = Path(args.out) if args.out else Path(args.run) / f"eval_{args.split}{samples_suffix(args.samples)}"
     check_writable_dir(out_dir)
 
     options = EvalOptions(split=args.split, skip=args.skip, factor=args.factor, lpips_nets=parse_nets(args.lpips),
-                          save_images=not args.no_images, data=args.data, out_dir=out_dir)
+                          save_images=not args.no_images, data=args.data, out_dir=out_dir, samples=args.samples)
     results = evaluate(args.run, options, checkpoint=args.checkpoint, progress=not args.no_progress)
     if backend.rank() == 0:
         brief = {k: v for k, v in results.items() if k != "per_image"}

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from ..errors import InputError
+from .common import add_samples_option, samples_suffix
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -26,6 +27,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--checkpoint", default=None, help="checkpoint file (default: the run's latest)")
     parser.add_argument("--dpi", type=int, default=110, help="resolution of the PNG")
     parser.add_argument("--out", default=None, help="PNG file (default: RUN_DIR/samples_<split>_<view>.png)")
+    add_samples_option(parser)
     parser.set_defaults(func=run)
     return parser
 
@@ -38,7 +40,8 @@ def run(args) -> int:
     from ..plots import draw_samples, save_figure, study_samples
     from ..fileio import check_writable_dir, probe_writable
 
-    out = Path(args.out) if args.out else Path(args.run) / f"samples_{args.split}_{args.view}.png"
+    out = Path(args.out) if args.out else Path(args.run) / \
+        f"samples_{args.split}_{args.view}{samples_suffix(args.samples)}.png"
     if out.suffix.lower() != ".png":
         raise InputError(f"{out}: the figure must be a .png file")
     if out.is_dir():
@@ -52,7 +55,7 @@ def run(args) -> int:
     check_writable_dir(out.parent)
     probe_writable(out.parent, out)
     study = study_samples(args.run, split=args.split, view=args.view, pixels=args.pixels, bins=args.bins,
-                          data=args.data, factor=args.factor, checkpoint=args.checkpoint)
+                          data=args.data, factor=args.factor, checkpoint=args.checkpoint, samples=args.samples)
     save_figure(draw_samples(study), out, dpi=args.dpi)
     print(json.dumps({"figure": str(out), "run_dir": str(args.run), "split": args.split, "step": study.step,
                       **study.summary()}))

@@ -9,6 +9,8 @@ import argparse
 import json
 from pathlib import Path
 
+from .common import add_samples_option, samples_suffix
+
 
 def register(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -36,6 +38,7 @@ def register(subparsers) -> argparse.ArgumentParser:
                         help="also write every frame as NNNN_rgb.png / NNNN_depth.png here (without ffmpeg: "
                              "only these)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_samples_option(parser)
     parser.set_defaults(func=run)
     return parser
 
@@ -45,10 +48,10 @@ def run(args) -> int:
     from ..fileio import check_writable_dir, probe_writable
     from ..video import RenderOptions, check_options, render_video
 
-    out = Path(args.out) if args.out else Path(args.run) / f"render_{args.path}.mp4"
+    out = Path(args.out) if args.out else Path(args.run) / f"render_{args.path}{samples_suffix(args.samples)}.mp4"
     options = RenderOptions(path=args.path, frames=args.frames, split=args.split, factor=args.factor,
                             data=args.data, fps=args.fps, layout=args.layout,
-                            png_dir=Path(args.png_dir) if args.png_dir else None)
+                            png_dir=Path(args.png_dir) if args.png_dir else None, samples=args.samples)
     check_options(options, out)
     for folder, shown in ((out.parent, out), (options.png_dir, options.png_dir)):
         if folder is not None:

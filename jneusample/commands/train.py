@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
+from ..config import PRESETS
 from ..model_registry import MODEL_KINDS
 from .common import add_allow_outside_option, add_set_option, check_writable_dir
 
@@ -24,10 +25,11 @@ def register(subparsers) -> None:
     parser.add_argument("--data", default=None,
                         help="scene folder (Blender transforms_*.json, LLFF poses_bounds.npy, or transforms.json); "
                              "default: the embedded demo scene")
-    parser.add_argument("--preset", default=None, choices=("cpu", "paper", "tiny"),
+    parser.add_argument("--preset", default=None, choices=tuple(PRESETS),
                         help="compute preset: paper = the published configuration (400k steps, N=192; "
                              "on an LLFF scene factor 4 and 100 epochs of its rays, as the official LLFF config), "
-                             "cpu = ~20 minutes on 2 CPU cores at ~100x100, tiny = seconds (tests); "
+                             "cpu = ~20 minutes on 2 CPU cores at ~100x100, quick = a few minutes (the demo's), "
+                             "tiny = seconds (tests); "
                              "default: cpu, or with --resume the run's own")
     parser.add_argument("--model", default=None, choices=MODEL_KINDS,
                         help="model kind (default: the preset's, neusample)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..backend import jt  # noqa: F401  (configures Jittor before it is imported)
 from jittor import nn  # noqa: E402
 
-from .fused import fused_linear  # noqa: E402
+from .fused import linear_relu  # noqa: E402
 
 
 class SkipMLP(nn.Module):
@@ -13,11 +13,13 @@ class SkipMLP(nn.Module):
     The official NeuSample layout: layer ``skip`` (= depth // 2) takes width + in_dims inputs. The
     concatenation is never materialised: ``[h, x] @ W = h @ W_h + x @ W_x``, so layer ``skip`` is applied as two
     matmuls on slices of its weight (same parameters and values as the concatenating form, less copying).
-    Under ``jt.no_grad()`` on the CPU each layer is one oneDNN matmul with bias and ReLU fused (``fused.py``).
+    Each layer is :func:`~jneusample.fields.fused.linear_relu`: one oneDNN matmul with bias and ReLU fused on the
+    CPU, and a hand-written backward in training (``fused.py``).
     """
 
-    def __init__(self, in_dims: int, width: int, depth: int, skip: int | None = None):
+    def __init__(self, in_dims: int, width: int, depth: int, skip: int | None = None, bf16_training: bool = False):
         super().__init__()
+        self.bf16_training = bf16_training
         self.in_dims, self.width, self.depth = in_dims, width, depth
         self.skip = depth // 2 if skip is None else skip
         layers = []
@@ -47,12 +49,5 @@ class SkipMLP(nn.Module):
                 terms = [(h, layer.weight[:, input_columns])]
             else:
                 terms = [(h, layer.weight)]
-            # inference on the CPU: one oneDNN matmul with the bias and ReLU fused in (fields/fused.py)
-            fused = fused_linear(terms, layer.bias, relu=True)
-            if fused is not None:
-                h = fused
-                continue
-            h = sum((nn.matmul_transpose(inputs, weight) for inputs, weight in terms[1:]),
-                    nn.matmul_transpose(*terms[0]))
-            h = nn.relu(h + layer.bias)
+            h = linear_relu(terms, layer.bias, bf16=self.bf16_training)
         return h

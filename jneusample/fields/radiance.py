@@ -5,6 +5,7 @@ from ..backend import jt  # noqa: F401  (configures Jittor before it is imported
 from jittor import nn  # noqa: E402
 
 from .encoding import block_order, encoded_dims, positional_encoding, positional_encoding_blocks
+from .fused import relu
 from .mlp import SkipMLP
 
 
@@ -52,6 +53,6 @@ class RadianceField(nn.Module):
         per_ray = per_ray + self.color_hidden.bias + nn.matmul_transpose(
             self.feature_out.bias.unsqueeze(0), feature_weight)  # (R, width/2)
         hidden = nn.matmul_transpose(h, fused_weight).reshape([rays, n_points, -1])
-        hidden = nn.relu(hidden + per_ray.unsqueeze(1))
+        hidden = relu(hidden + per_ray.unsqueeze(1))
         color = jt.sigmoid(self.color_out(hidden.reshape([rays * n_points, -1]))).reshape([rays, n_points, 3])
         return density, color

@@ -1,39 +1,110 @@
-"""The neural sample field: a ray (origin, direction) → N sorted sample distances in [near, far]."""
+"""The neural sample field: a ray (origin, direction) → N sorted sample distances in [near, far].
+
+Two heads on the same trunk (``model.sample_field_head``): the paper's (N outputs, sigmoid, sort; a fixed N) and
+the quantile head (K logits of a histogram along the ray whose N quantiles are the samples; any N at render time,
+docs/method.md §8).
+"""
 from __future__ import annotations
 
 import numpy as np
 from ..backend import jt  # noqa: F401  (configures Jittor before it is imported)
 from jittor import nn  # noqa: E402
 
+from ..distances import cumulative_distribution, piecewise_linear_quantiles
+from ..errors import InputError
 from .encoding import encoded_dims, positional_encoding
 from .mlp import SkipMLP
 
+HEADS = ("paper", "quantile")
+"""The sample-field heads (the values of ``model.sample_field_head``)."""
+
+QUANTILE_FLOOR = 0.01
+"""Share of each ray's histogram mass that the quantile head spreads evenly over [0, 1]: every bin keeps at least
+``QUANTILE_FLOOR / K``, so the CDF is strictly increasing, its inverse is defined everywhere and the gradient of a
+sample w.r.t. the logits is bounded (a sample moves at most 1/QUANTILE_FLOOR times its level change). It costs
+1 % of the samples, spread along the ray."""
+
+
+def quantile_levels(n_rays: int, n_samples: int, jitter: bool) -> jt.Var:
+    """The quantile levels of N samples, (R, N), ascending in [0, 1): (k + ½)/N, or with ``jitter`` (k + u)/N with
+    one u ~ U(0, 1) per ray (Jittor's generator, so the trainer's per-step seed makes it reproducible)."""
+    k = jt.array(np.arange(n_samples, dtype=np.float32)).reshape([1, n_samples])
+    if jitter:
+        return ((k + jt.rand((n_rays, 1))) / n_samples).stop_grad()
+    return ((k + 0.5) / n_samples).broadcast([n_rays, n_samples]).stop_grad()
+
+
+def histogram_quantiles(logits: jt.Var, levels: jt.Var, floor: float = QUANTILE_FLOOR) -> jt.Var:
+    """Samples t ∈ [0, 1] at the quantile ``levels`` of the histogram that ``logits`` define.
+
+    The K logits (R, K) give bin masses p = (1 − floor)·softmax(logits) + floor/K over K equal bins of [0, 1]: a
+    piecewise-constant density whose CDF is piecewise linear; t_k = F⁻¹(level_k) by
+    :func:`~jneusample.distances.piecewise_linear_quantiles`. Ascending levels give ascending t; t is
+    differentiable w.r.t. the logits. Equal logits (zero, say) give the uniform density: t_k = level_k.
+
+    Args:
+        logits: (R, K).
+        levels: (R, N) ascending levels in [0, 1] (:func:`quantile_levels`).
+        floor: the uniform share of the mass (:data:`QUANTILE_FLOOR`).
+    Returns:
+        (R, N) float32 t, ascending along each ray.
+    """
+    rays, bins = logits.shape
+    pdf = (1.0 - floor) * nn.softmax(logits, dim=1) + floor / bins
+    edges = jt.array(np.linspace(0.0, 1.0, bins + 1, dtype=np.float32)).reshape([1, bins + 1])
+    return piecewise_linear_quantiles(edges.broadcast([rays, bins + 1]), cumulative_distribution(pdf), levels,
+                                      min_step=0.5 * floor / bins)
+
 
 class SampleField(nn.Module):
-    """NeuSample's sample field (METHOD.md §1).
+    """NeuSample's sample field (docs/method.md §1, §8).
 
-    ``u = sigmoid(head(MLP(γ(o) ⊕ γ(d̂))))`` gives N free scalars per ray; sorting them gives t ∈ (0, 1)ᴺ,
-    mapped to distances linearly in depth (``z = near·(1−t) + far·t``) or, with ``inverse_depth``, in
-    disparity. Gradients flow through the sort (a gather of the values) into the MLP.
+    ``head='paper'``: ``u = sigmoid(head(MLP(γ(o) ⊕ γ(d̂))))`` gives N free scalars per ray; sorting them gives
+    t ∈ (0, 1)ᴺ. Gradients flow through the sort (a gather of the values) into the MLP. N is the head's width.
+
+    ``head='quantile'``: the head gives K logits of a histogram over t ∈ [0, 1]; the samples are its quantiles
+    (:func:`histogram_quantiles`), so N is a parameter of each call, not of the weights.
+
+    Either way t is mapped to distances linearly in depth (``z = near·(1−t) + far·t``) or, with
+    ``inverse_depth``, in disparity.
     """
 
     def __init__(self, n_samples: int = 192, width: int = 256, depth: int = 8, origin_freqs: int = 10,
-                 direction_freqs: int = 10, inverse_depth: bool = False, uniform_init: bool = True):
+                 direction_freqs: int = 10, inverse_depth: bool = False, uniform_init: bool = True,
+                 head: str = "paper", n_bins: int = 128):
         super().__init__()
+        if head not in HEADS:
+            raise InputError(f"unknown sample-field head {head!r} (choose from: {', '.join(HEADS)})")
         self.uniform_init = uniform_init
+        self.head_kind, self.n_bins = head, n_bins
         self.n_samples, self.origin_freqs, self.direction_freqs = n_samples, origin_freqs, direction_freqs
         self.inverse_depth = inverse_depth
         self.trunk = SkipMLP(encoded_dims(origin_freqs) + encoded_dims(direction_freqs), width, depth)
         self.head = self.new_head(n_samples)
 
-    def new_head(self, n_samples: int) -> nn.Linear:
-        """A freshly initialised width → ``n_samples`` output layer.
+    @property
+    def any_n(self) -> bool:
+        """Whether N can change without new weights (the quantile head)."""
+        return self.head_kind == "quantile"
 
-        With ``uniform_init`` the bias of output k is logit((k + ½)/N) and the weights are scaled down 10x, so
-        that an untrained field already spreads its samples evenly over [near, far] (like stratified
-        sampling) instead of bunching them around the middle of the ray, where sigmoid(≈0) puts them with the
-        default initialisation. The network and the loss are unchanged; only the starting point differs.
+    def new_head(self, n_samples: int) -> nn.Linear:
+        """A freshly initialised output layer: width → ``n_samples`` (paper head) or width → K (quantile head).
+
+        Paper head with ``uniform_init``: the bias of output k is logit((k + ½)/N) and the weights are scaled
+        down 10x, so that an untrained field already spreads its samples evenly over [near, far] (like
+        stratified sampling) instead of bunching them around the middle of the ray, where sigmoid(≈0) puts them
+        with the default initialisation. The network and the loss are unchanged; only the starting point differs.
+
+        Quantile head with ``uniform_init``: zero weights and bias, so every ray starts with the uniform
+        histogram and its samples at exactly (k + ½)/N, for every N (the trunk gets gradients from the second step
+        on, once the head's weights have moved).
         """
+        if self.any_n:
+            head = nn.Linear(self.trunk.width, self.n_bins)
+            if self.uniform_init:
+                head.weight.assign(jt.zeros_like(head.weight))
+                head.bias.assign(jt.zeros_like(head.bias))
+            return head
         head = nn.Linear(self.trunk.width, n_samples)
         if self.uniform_init:
             quantiles = (np.arange(n_samples, dtype=np.float64) + 0.5) / n_samples
@@ -42,21 +113,45 @@ class SampleField(nn.Module):
         return head
 
     def replace_head(self, n_samples: int) -> None:
-        """Swap the output layer for a freshly initialised width → ``n_samples`` one (sample field extraction)."""
+        """Sample field extraction to ``n_samples``: the paper head is swapped for a freshly initialised
+        width → ``n_samples`` one. The quantile head's output is a histogram, not N samples, so it is kept (its
+        weights are what the extraction fine-tunes) and only the default N changes."""
+        if self.any_n:
+            self.set_samples(n_samples)
+            return
         self.n_samples = n_samples
         self.head = self.new_head(n_samples)
 
-    def unit_samples(self, origins: jt.Var, unit_dirs: jt.Var) -> jt.Var:
-        """Sorted samples t ∈ (0, 1): origins, unit_dirs (R, 3) → (R, N), ascending along each ray."""
+    def set_samples(self, n_samples: int) -> None:
+        """Render with ``n_samples`` per ray from now on (quantile head only; the paper head's N is its width)."""
+        if not self.any_n:
+            raise InputError(f"the paper's sample-field head outputs a fixed N = {self.n_samples} samples per ray "
+                             "(only a model.sample_field_head=quantile run renders at any N; for fewer samples, "
+                             "use `jneusample extract`)")
+        if int(n_samples) < 2:
+            raise InputError(f"samples per ray must be at least 2, got {n_samples}")
+        self.n_samples = int(n_samples)
+
+    def unit_samples(self, origins: jt.Var, unit_dirs: jt.Var, n_samples: int | None = None,
+                     jitter: bool = False) -> jt.Var:
+        """Sorted samples t ∈ [0, 1]: origins, unit_dirs (R, 3) → (R, N), ascending along each ray.
+
+        ``n_samples`` (quantile head; default the field's N) and ``jitter`` (quantile head: random levels, see
+        :func:`quantile_levels`) are ignored by the paper head, which has neither.
+        """
         features = jt.concat([positional_encoding(origins, self.origin_freqs),
                               positional_encoding(unit_dirs, self.direction_freqs)], dim=-1)
-        u = jt.sigmoid(self.head(self.trunk(features)))
-        _, t = jt.argsort(u, dim=1)
+        out = self.head(self.trunk(features))
+        if self.any_n:
+            levels = quantile_levels(out.shape[0], n_samples or self.n_samples, jitter)
+            return histogram_quantiles(out, levels)
+        _, t = jt.argsort(jt.sigmoid(out), dim=1)
         return t
 
-    def execute(self, origins: jt.Var, unit_dirs: jt.Var, near: float, far: float) -> jt.Var:
-        """Sample distances z (R, N), sorted, inside [near, far]."""
-        t = self.unit_samples(origins, unit_dirs)
+    def execute(self, origins: jt.Var, unit_dirs: jt.Var, near: float, far: float, n_samples: int | None = None,
+                jitter: bool = False) -> jt.Var:
+        """Sample distances z (R, N), sorted, inside [near, far] (``n_samples``, ``jitter``: :meth:`unit_samples`)."""
+        t = self.unit_samples(origins, unit_dirs, n_samples, jitter)
         if self.inverse_depth:
             return 1.0 / ((1.0 / near) * (1.0 - t) + (1.0 / far) * t)
         return near * (1.0 - t) + far * t

@@ -74,3 +74,12 @@ def test_bad_input_is_a_one_line_error(argv, message):
 def test_json_into_a_folder_is_refused(tmp_path):
     with pytest.raises(InputError, match="is a folder"):
         cmd.check_args(_parse(["--json", str(tmp_path)]))
+
+
+def test_quantile_models_are_neusample_with_the_any_n_head():
+    assert benchmark.parse_models("neusample64,quantile64") == ["neusample64", "quantile64"]
+    config = benchmark.model_config("quantile48")
+    assert (config.kind, config.sample_field_head, config.n_samples) == ("neusample", "quantile", 48)
+    assert benchmark.model_config("neusample48").sample_field_head == "paper"
+    with pytest.raises(InputError, match="unknown model 'quantile1'"):
+        benchmark.parse_models("quantile1")

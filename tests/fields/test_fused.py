@@ -70,3 +70,59 @@ def test_fused_path_checks_use_cuda_on_every_call(monkeypatch):
 
     monkeypatch.setattr(fused.jt, "flags", Flags())
     assert fused.fused_linear([(None, None)], None) is None
+
+
+def _autograd_reference(xs, ws, b, dy):
+    """Gradients of sum(dy · relu(Σ x_i w_iᵀ + b)) by Jittor's own autograd (plain ops)."""
+    from jittor import nn
+
+    xv, wv, bv = [jt.array(x) for x in xs], [jt.array(w) for w in ws], jt.array(b)
+    y = nn.relu(sum((nn.matmul_transpose(x, w) for x, w in zip(xv[1:], wv[1:])), nn.matmul_transpose(xv[0], wv[0]))
+                + bv)
+    grads = jt.grad((y * jt.array(dy)).sum(), [v for pair in zip(xv, wv) for v in pair] + [bv])
+    return y.numpy(), [g.numpy() for g in grads]
+
+
+def _random_layer(n_terms, seed=0):
+    rng = np.random.default_rng(seed)
+    xs = [rng.normal(size=(129, k)).astype(np.float32) for k in (7, 19)[:n_terms]]
+    ws = [rng.normal(size=(24, k)).astype(np.float32) for k in (7, 19)[:n_terms]]
+    return xs, ws, rng.normal(size=24).astype(np.float32), rng.normal(size=(129, 24)).astype(np.float32)
+
+
+@pytest.mark.parametrize("n_terms", [1, 2])
+def test_linear_relu_gradients_equal_jittors_autograd(n_terms):
+    """The hand-written backward (dy·[y>0], g w, gᵀ x, Σ g) gives Jittor's own gradients, for a plain layer and
+    for a skip layer's two terms."""
+    xs, ws, b, dy = _random_layer(n_terms)
+    want_y, want = _autograd_reference(xs, ws, b, dy)
+    xv, wv, bv = [jt.array(x) for x in xs], [jt.array(w) for w in ws], jt.array(b)
+    y = fused.linear_relu(list(zip(xv, wv)), bv)
+    got = jt.grad((y * jt.array(dy)).sum(), [v for pair in zip(xv, wv) for v in pair] + [bv])
+    np.testing.assert_allclose(y.numpy(), want_y, rtol=1e-5, atol=1e-5)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g.numpy(), w, rtol=1e-4, atol=1e-4)
+
+
+def test_relu_backward_is_the_mask_product():
+    x = jt.array(np.array([[-1.0, 0.0, 2.0], [3.0, -4.0, 0.5]], np.float32))
+    dy = np.array([[10.0, 20.0, 30.0], [40.0, 50.0, 60.0]], np.float32)
+    grad = jt.grad((fused.relu(x) * jt.array(dy)).sum(), x).numpy()
+    np.testing.assert_array_equal(grad, [[0.0, 0.0, 30.0], [40.0, 0.0, 60.0]])  # 0 at x = 0, like Jittor's ReLU
+
+
+@pytest.mark.skipif(not fused._enabled_here() or not fused.bf16_available(),
+                    reason="bfloat16 matmuls need Jittor's oneDNN with bfloat16 support on the CPU")
+@pytest.mark.parametrize("n_terms", [1, 2])
+def test_bf16_linear_relu_is_within_bfloat16_rounding(n_terms):
+    """bfloat16 operands (8 significant bits): values and gradients within ~1 % of float32 (relative to the
+    largest entry), never bit-equal to it (so the bfloat16 kernels did run)."""
+    xs, ws, b, dy = _random_layer(n_terms, seed=5)
+    want_y, want = _autograd_reference(xs, ws, b, dy)
+    xv, wv, bv = [jt.array(x) for x in xs], [jt.array(w) for w in ws], jt.array(b)
+    y = fused.linear_relu(list(zip(xv, wv)), bv, bf16=True)
+    got = jt.grad((y * jt.array(dy)).sum(), [v for pair in zip(xv, wv) for v in pair] + [bv])
+    assert not np.array_equal(y.numpy(), want_y)
+    np.testing.assert_allclose(y.numpy(), want_y, atol=0.01 * np.abs(want_y).max())
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g.numpy(), w, atol=0.01 * np.abs(w).max())

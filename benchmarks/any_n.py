@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""One any-N model (quantile head, docs/method.md §8) against dedicated models per N, at equal training time.
+
+    python benchmarks/any_n.py                       # lego x8 and fern x8, cpu preset, 20 minutes per model
+    python benchmarks/any_n.py --scenes fern --minutes 10
+    python benchmarks/any_n.py --dry-run             # print the commands, run nothing
+    python benchmarks/any_n.py --tiny --out /tmp/any_n_tiny   # the whole pipeline on the demo scene, in-process
+
+Per scene, each model is one ``jneusample train --preset cpu --factor 8 --max-minutes M`` (a fresh process, with
+the preset's 2 MPI ranks on a CPU machine; the cpu preset's time schedule makes M minutes the whole run):
+
+- ``any``: ``model.sample_field_head=quantile``, ``model.samples_choices=8,16,32,64`` (each step draws one),
+  ``model.n_samples`` = the preset's N (32), evaluated with ``eval --samples N`` at every N of the list;
+- ``dedicated N``: the paper's head at ``model.n_samples=N``, one model per N, each evaluated at its own N.
+
+So every model gets the same wall clock; the any-N model pays for all its N with one budget. Evaluation is
+``jneusample eval --lpips none`` on the test split (every 8th view for lego, as the pretrained tables; all 3 held-out
+views for fern). The rows (test PSNR / SSIM / seconds per image per N, steps, load average, commands) are merged
+under the scene's name into ``benchmarks/results/any_n.json`` (``--results-dir`` elsewhere; ``--tiny`` writes
+into ``--out``, never into benchmarks/results). Interrupted runs resume where they stopped.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # jneusample, for the in-process tiny mode
+from common import REPO, RESULTS, LoadMonitor, write_result  # noqa: E402
+
+NAME = "any_n"
+DATA = REPO.parent / "shared" / "data"
+SCENES = {  # scene → (data folder, eval --skip)
+    "lego": (DATA / "nerf_synthetic" / "lego", 8),
+    "fern": (DATA / "nerf_llff_data" / "fern", 1),
+}
+DEMO_SCENE = REPO / "jneusample" / "assets" / "demo_scene"
+
+
+@dataclass
+class Model:
+    """One training run and the evaluations of it."""
+
+    name: str
+    run_dir: Path
+    train: list[str]
+    evals: dict[int, list[str]] = field(default_factory=dict)
+    """N → the eval command (its results: :func:`results_path`)."""
+
+
+def results_path(run_dir: Path, samples: int | None) -> Path:
+    """Where ``eval`` (default --out) writes the results of ``--samples N`` (None: the run's own N)."""
+    return run_dir / (f"eval_test_n{samples}" if samples is not None else "eval_test") / "results.json"
+
+
+def plan(scene: str, data: Path, skip: int, args) -> list[Model]:
+    """The models of one scene: the any-N model first, then one dedicated model per N."""
+    n_values = sorted(set(args.n_values) | {args.trained_n})
+    common = ["train", "--data", str(data), "--preset", args.preset, "--factor", str(args.factor), "--no-progress"]
+    budget = ["--steps", str(args.steps)] if args.steps else ["--max-minutes", f"{args.minutes:g}"]
+    evaluate = ["eval", "--skip", str(skip), "--lpips", "none", "--no-images", "--no-progress"]
+    root = Path(args.out) / scene
+    any_dir = root / "any"
+    models = [Model("any", any_dir, [*common, *budget, "--out", str(any_dir),
+                                     "--set", "model.sample_field_head=quantile",
+                                     "--set", f"model.samples_choices={','.join(str(n) for n in args.choices)}",
+                                     "--set", f"model.n_samples={args.trained_n}"],
+                    {n: [*evaluate, "--run", str(any_dir), "--samples", str(n)] for n in n_values})]
+    for n in n_values:
+        run_dir = root / f"dedicated-n{n}"
+        models.append(Model(f"dedicated-n{n}", run_dir,
+                            [*common, *budget, "--out", str(run_dir), "--set", f"model.n_samples={n}"],
+                            {n: [*evaluate, "--run", str(run_dir)]}))
+    return models
+
+
+def run(command: list[str], one_process: bool, in_process: bool = False) -> None:
+    """``jneusample COMMAND`` as a fresh process (which starts the preset's MPI ranks, unless ``one_process``), or
+    ``in_process`` (one process, no Jittor start-up per command: the tiny mode)."""
+    print("+ jneusample", " ".join(command), flush=True)
+    if in_process:
+        from jneusample.cli import main as cli
+
+        if cli(command) != 0:
+            raise SystemExit(f"failed: jneusample {' '.join(command)}")
+        return
+    env = {**os.environ, **({"JNEUSAMPLE_NO_RELAUNCH": "1"} if one_process else {})}
+    subprocess.run([sys.executable, "-m", "jneusample", *command], cwd=REPO, check=True, env=env)
+
+
+def latest_step(run_dir: Path) -> int:
+    return max(int(p.stem.split("_")[1]) for p in (run_dir / "checkpoints").glob("step_*.ckpt"))
+
+
+def evaluated(model: Model, n: int, args) -> dict:
+    """The eval results of ``model`` at N = ``n`` (reused when they are of the latest checkpoint)."""
+    path = results_path(model.run_dir, n if "--samples" in model.evals[n] else None)
+    if not (path.exists() and json.loads(path.read_text()).get("step") == latest_step(model.run_dir)):
+        run(model.evals[n], args.one_process, args.tiny)
+    return json.loads(path.read_text())
+
+
+def measure(models: list[Model], args) -> dict:
+    """Train (or resume) and evaluate every model; the scene's JSON rows."""
+    rows: dict = {"any": {"choices": list(args.choices), "trained_n": args.trained_n, "by_n": {}}, "dedicated": {}}
+    for model in models:
+        started = time.time()
+        with LoadMonitor() as load:
+            run(model.train + (["--resume"] if (model.run_dir / "checkpoints").exists() else []), args.one_process,
+                args.tiny)
+        minutes = (time.time() - started) / 60
+        by_n = {}
+        for n in model.evals:
+            results = evaluated(model, n, args)
+            assert results["points_per_ray"] == n, (model.name, n, results["points_per_ray"])
+            by_n[str(n)] = {key: results.get(key) for key in ("psnr", "ssim", "sec_per_image", "n_images")}
+        record = {"steps": latest_step(model.run_dir), "minutes": round(minutes, 1), "load_average": load.summary(),
+                  "command": "jneusample " + " ".join(model.train)}
+        if model.name == "any":
+            rows["any"].update(record, by_n=by_n)
+        else:
+            (n, values), = by_n.items()
+            rows["dedicated"][n] = {**record, **values}
+        print(f"{model.name}: " + ", ".join(f"N={n} {v['psnr']:.2f} dB" for n, v in by_n.items()), flush=True)
+    rows["psnr_any_minus_dedicated"] = {
+        n: rows["any"]["by_n"][n]["psnr"] - rows["dedicated"][n]["psnr"] for n in rows["dedicated"]}
+    return rows
+
+
+def parse_ints(text: str) -> list[int]:
+    return [int(item) for item in text.split(",") if item.strip()]
+
+
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scenes", default="lego,fern", help="comma-separated: lego, fern")
+    parser.add_argument("--minutes", type=float, default=20.0, help="training wall clock of every model")
+    parser.add_argument("--n-values", type=parse_ints, default=[8, 16, 32, 64],
+                        help="N to evaluate at (each also gets its dedicated model; the trained N is added)")
+    parser.add_argument("--choices", type=parse_ints, default=[8, 16, 32, 64],
+                        help="model.samples_choices of the any-N model")
+    parser.add_argument("--trained-n", type=int, default=32, help="model.n_samples of the any-N model")
+    parser.add_argument("--factor", type=int, default=8)
+    parser.add_argument("--out", default="/tmp/any_n", help="where the runs go (not committed)")
+    parser.add_argument("--results-dir", default=None, help="where any_n.json goes (default: benchmarks/results)")
+    parser.add_argument("--one-process", action="store_true",
+                        help="train as one process (JNEUSAMPLE_NO_RELAUNCH=1) instead of the preset's MPI ranks")
+    parser.add_argument("--dry-run", action="store_true", help="print the commands and exit")
+    parser.add_argument("--tiny", action="store_true",
+                        help="smoke test: tiny preset, demo scene at factor 4, 4 steps per model, N = 4 and 8, "
+                             "every command in this process; results go into --out")
+    args = parser.parse_args(argv)
+    args.preset, args.steps = "cpu", 0
+    if args.tiny:
+        args.preset, args.steps, args.factor = "tiny", 4, 4
+        args.n_values, args.choices, args.trained_n = [4, 8], [4, 8], 8
+        args.results_dir = args.results_dir or args.out
+    return args
+
+
+def scenes_of(args) -> dict[str, tuple[Path, int]]:
+    if args.tiny:
+        return {"demo": (DEMO_SCENE, 4)}
+    names = [name.strip() for name in args.scenes.split(",") if name.strip()]
+    unknown = [name for name in names if name not in SCENES]
+    if unknown:
+        raise SystemExit(f"error: unknown scene(s) {', '.join(unknown)} (choose from: {', '.join(SCENES)})")
+    return {name: SCENES[name] for name in names}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv)
+    scenes = scenes_of(args)
+    plans = {scene: plan(scene, data, skip, args) for scene, (data, skip) in scenes.items()}
+    if args.dry_run:
+        for scene, models in plans.items():
+            for model in models:
+                print(f"{scene} {model.name}:\n  jneusample " + " ".join(model.train))
+                for command in model.evals.values():
+                    print("  jneusample " + " ".join(command))
+        return 0
+    missing = [str(data) for data, _ in scenes.values() if not data.exists()]
+    if missing:
+        print(f"error: scene data not found: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    results_dir = Path(args.results_dir) if args.results_dir else RESULTS
+    path = results_dir / f"{NAME}.json"
+    previous = json.loads(path.read_text()).get("scenes", {}) if path.exists() else {}
+    for scene, models in plans.items():
+        data, skip = scenes[scene]
+        previous[scene] = {"data": str(data), "factor": args.factor, "preset": args.preset, "eval_skip": skip,
+                           "budget": f"{args.steps} steps" if args.steps else f"{args.minutes:g} minutes",
+                           **measure(models, args)}
+        write_result(NAME, {"what": "test PSNR vs N of one any-N NeuSample (quantile head, samples drawn from "
+                                    "model.samples_choices per step) against dedicated paper-head models per N, "
+                                    "each model trained for the same wall clock",
+                            "scenes": previous}, results_dir)
+        print(json.dumps(previous[scene], indent=1), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

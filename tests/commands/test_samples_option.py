@@ -1,0 +1,74 @@
+"""``--samples N`` of eval, render and plot-samples: any N from one quantile-head run; a one-line error naming the
+run for a paper-head run (whose N is fixed)."""
+import json
+
+import pytest
+
+from conftest import error_line
+from jneusample.cli import main
+from jneusample.config import apply_overrides, preset
+from jneusample.data import DEMO_SCENE, load_scene
+from jneusample.runs import write_config
+from jneusample.train import train
+
+
+@pytest.fixture(scope="module")
+def quantile_run(tmp_path_factory):
+    """6 tiny steps of the quantile head, each step at N = 4 or 8."""
+    run = tmp_path_factory.mktemp("quantile") / "run"
+    config = apply_overrides(preset("tiny"), ["model.sample_field_head=quantile", "model.sample_field_bins=16",
+                                              "model.samples_choices=4,8", "data.factor=4", "train.steps=6",
+                                              "train.checkpoint_every=6"])
+    scene = load_scene(DEMO_SCENE, factor=4, quiet=True)
+    result = train(config, scene, run, progress=False,
+                   scene_info={"data": str(DEMO_SCENE), "format": "blender", "factor": 4})
+    assert result.step == 6 and result.train_psnr == result.train_psnr  # trained, and not NaN
+    return run
+
+
+def test_training_logged_finite_losses(quantile_run):
+    records = [json.loads(line) for line in (quantile_run / "metrics.jsonl").read_text().splitlines()]
+    losses = [r["loss"] for r in records if "loss" in r]
+    assert losses and all(0 <= loss < 10 for loss in losses)
+
+
+def test_eval_at_another_n(quantile_run, capsys):
+    assert main(["eval", "--run", str(quantile_run), "--samples", "5", "--skip", "4", "--lpips", "none",
+                 "--no-images", "--no-progress"]) == 0
+    results = json.loads((quantile_run / "eval_test_n5" / "results.json").read_text())  # default out: _n5
+    assert results["points_per_ray"] == 5 and results["psnr"] > 0
+    assert main(["eval", "--run", str(quantile_run), "--skip", "4", "--lpips", "none", "--no-images",
+                 "--no-progress"]) == 0
+    assert json.loads((quantile_run / "eval_test" / "results.json").read_text())["points_per_ray"] == 8
+    capsys.readouterr()
+
+
+def test_render_and_plot_samples_at_another_n(quantile_run, tmp_path, capsys):
+    pngs = tmp_path / "frames"
+    assert main(["render", "--run", str(quantile_run), "--samples", "6", "--path", "test", "--frames", "1",
+                 "--out", str(tmp_path / "v.mp4"), "--png-dir", str(pngs), "--no-progress"]) == 0
+    assert (pngs / "0000_rgb.png").is_file()
+    capsys.readouterr()
+    assert main(["plot-samples", "--run", str(quantile_run), "--samples", "7", "--pixels", "2", "--dpi", "40"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["samples_per_ray"] == 7 and summary["figure"].endswith("samples_test_0_n7.png")
+
+
+def test_too_few_samples_is_one_line(quantile_run, tmp_path, capsys):
+    assert main(["eval", "--run", str(quantile_run), "--samples", "1", "--out", str(tmp_path / "e")]) == 2
+    assert "at least 2" in error_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("command", [
+    ["eval", "--lpips", "none"],
+    ["render", "--path", "test", "--png-dir", "PNGS"],
+    ["plot-samples"],
+])
+def test_samples_on_a_paper_head_run_is_one_line_naming_the_run(command, tmp_path, capsys):
+    run = tmp_path / "paper_run"
+    run.mkdir()
+    write_config(run, preset("tiny"))  # the error comes before any checkpoint is read
+    argv = [str(tmp_path / "pngs") if item == "PNGS" else item for item in command]
+    assert main([*argv, "--run", str(run), "--samples", "4"]) == 2
+    line = error_line(capsys.readouterr().err)
+    assert str(run) in line and "--samples 4" in line and "fixed N = 8" in line and "jneusample extract" in line
