@@ -178,9 +178,9 @@ class ExtractConfig:
     """What teaches the new head besides the photometric loss: 'none' (the port: nothing) or 'coverage' (the
     parent, frozen, renders each training ray too, and each of its compositing weights pulls the nearest of the
     child's samples: the error of quantising the parent's weights by the child's samples, in units of far − near,
-    times extract.distill_weight). The default 'none' is what a config without this field meant; the cpu and
-    tiny presets set head_init='quantiles' and distill='coverage' (measured:
-    benchmarks/results/extraction_distill.json), paper keeps the port's extraction."""
+    times extract.distill_weight). The default 'none' is what a config without this field meant; every preset
+    keeps the port's extraction ('fresh', 'none') until benchmarks/extraction_distill.py has measured the
+    alternatives (benchmarks/results/extraction_distill.json)."""
     distill_weight: float = 1.0
     """'coverage': λ of the coverage loss (in units of the ray's length, far − near)."""
     distill_color_weight: float = 0.0

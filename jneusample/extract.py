@@ -54,6 +54,10 @@ def extraction_config(parent: Config, parent_dir: Path, parent_step: int, n_samp
     """The child run's config: the parent's, with N_e samples, the extraction schedule and a link to the parent."""
     if not model_class(parent.model.kind).supports_extraction:
         raise InputError(f"{parent_dir}: sample field extraction needs a NeuSample run, this one is {parent.model.kind!r}")
+    if parent.model.sample_field_head != "paper":
+        raise InputError(f"{parent_dir}: this run's sample field has the any-N {parent.model.sample_field_head!r} "
+                         f"head, which needs no extraction: render it at N_e with --samples (eval, render, "
+                         f"plot-samples)")
     if not 1 < n_samples < parent.model.n_samples:
         raise InputError(f"--samples {n_samples}: must satisfy 1 < N_e < N = {parent.model.n_samples} of {parent_dir}")
     child = copy.deepcopy(parent)

@@ -132,3 +132,14 @@ def test_eval_refuses_an_unwritable_output(trained, tmp_path, capsys):
     assert "not a folder" in capsys.readouterr().err
     assert main(["eval", "--run", str(run), "--out", "/proc/jneusample", "--lpips", "none", "--no-progress"]) == 2
     assert "not writable" in capsys.readouterr().err
+
+
+def test_extraction_refuses_an_any_n_parent(tmp_path):
+    """The quantile head renders at any N already (--samples): extraction says so instead of replacing it."""
+    from jneusample.errors import InputError
+    from jneusample.extract import extraction_config
+
+    parent = preset("tiny")
+    parent.model.sample_field_head = "quantile"
+    with pytest.raises(InputError, match="needs no extraction: render it at N_e with --samples"):
+        extraction_config(parent, tmp_path / "parent", 10, 4, None)
