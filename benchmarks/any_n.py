@@ -11,7 +11,10 @@ the preset's 2 MPI ranks on a CPU machine; the cpu preset's time schedule makes 
 
 - ``any``: ``model.sample_field_head=quantile``, ``model.samples_choices=8,16,32,64`` (each step draws one),
   ``model.n_samples`` = the preset's N (32), evaluated with ``eval --samples N`` at every N of the list;
-- ``dedicated N``: the paper's head at ``model.n_samples=N``, one model per N, each evaluated at its own N.
+- ``dedicated N``: the paper's head at ``model.n_samples=N``, one model per N, each evaluated at its own N;
+- ``extracted N`` (N below the trained N): the paper's way to a smaller N, a ``parent`` at the trained N trained
+  for M − E minutes, then ``jneusample extract --samples N --max-minutes E`` (the preset's extraction: its
+  ``extract.head_init`` and ``extract.distill``), so that parent and extraction together take M minutes.
 
 So every model gets the same wall clock; the any-N model pays for all its N with one budget. Evaluation is
 ``jneusample eval --lpips none`` on the test split (every 8th view for lego, as the pretrained tables; all 3 held-out
@@ -50,8 +53,11 @@ class Model:
     name: str
     run_dir: Path
     train: list[str]
+    """The ``train`` (or ``extract``) command; ``--resume`` is added when the run has checkpoints."""
     evals: dict[int, list[str]] = field(default_factory=dict)
     """N → the eval command (its results: :func:`results_path`)."""
+    group: str = "dedicated"
+    """Where its rows go: 'any', 'dedicated', 'parent' or 'extracted'."""
 
 
 def results_path(run_dir: Path, samples: int | None) -> Path:
@@ -71,12 +77,30 @@ def plan(scene: str, data: Path, skip: int, args) -> list[Model]:
                                      "--set", "model.sample_field_head=quantile",
                                      "--set", f"model.samples_choices={','.join(str(n) for n in args.choices)}",
                                      "--set", f"model.n_samples={args.trained_n}"],
-                    {n: [*evaluate, "--run", str(any_dir), "--samples", str(n)] for n in n_values})]
+                    {n: [*evaluate, "--run", str(any_dir), "--samples", str(n)] for n in n_values}, "any")]
     for n in n_values:
         run_dir = root / f"dedicated-n{n}"
         models.append(Model(f"dedicated-n{n}", run_dir,
                             [*common, *budget, "--out", str(run_dir), "--set", f"model.n_samples={n}"],
                             {n: [*evaluate, "--run", str(run_dir)]}))
+    smaller = [n for n in n_values if n < args.trained_n]
+    if smaller and args.extract_minutes > 0:
+        parent_dir = root / f"parent-n{args.trained_n}"
+        parent_budget = (["--steps", str(max(1, args.steps - args.extract_steps))] if args.steps
+                         else ["--max-minutes", f"{args.minutes - args.extract_minutes:g}"])
+        models.append(Model(f"parent-n{args.trained_n}", parent_dir,
+                            [*common, *parent_budget, "--out", str(parent_dir),
+                             "--set", f"model.n_samples={args.trained_n}"],
+                            {args.trained_n: [*evaluate, "--run", str(parent_dir)]}, "parent"))
+        # a time schedule runs over --max-minutes; the step cap is lifted so that the time is what ends it
+        extract_budget = (["--steps", str(args.extract_steps)] if args.steps
+                          else ["--max-minutes", f"{args.extract_minutes:g}", "--steps", "1000000"])
+        for n in smaller:
+            run_dir = root / f"extracted-n{n}"
+            models.append(Model(f"extracted-n{n}", run_dir,
+                                ["extract", "--run", str(parent_dir), "--samples", str(n), *extract_budget,
+                                 "--out", str(run_dir), "--no-progress"],
+                                {n: [*evaluate, "--run", str(run_dir)]}, "extracted"))
     return models
 
 
@@ -108,7 +132,9 @@ def evaluated(model: Model, n: int, args) -> dict:
 
 def measure(models: list[Model], args) -> dict:
     """Train (or resume) and evaluate every model; the scene's JSON rows."""
-    rows: dict = {"any": {"choices": list(args.choices), "trained_n": args.trained_n, "by_n": {}}, "dedicated": {}}
+    rows: dict = {"any": {"choices": list(args.choices), "trained_n": args.trained_n, "by_n": {}}, "dedicated": {},
+                  "parent": {}, "extracted": {}}
+    parent_minutes = 0.0
     for model in models:
         started = time.time()
         with LoadMonitor() as load:
@@ -120,16 +146,24 @@ def measure(models: list[Model], args) -> dict:
             results = evaluated(model, n, args)
             assert results["points_per_ray"] == n, (model.name, n, results["points_per_ray"])
             by_n[str(n)] = {key: results.get(key) for key in ("psnr", "ssim", "sec_per_image", "n_images")}
+        if model.group == "parent":
+            parent_minutes = minutes
         record = {"steps": latest_step(model.run_dir), "minutes": round(minutes, 1), "load_average": load.summary(),
                   "command": "jneusample " + " ".join(model.train)}
-        if model.name == "any":
+        if model.group == "extracted":  # its wall clock includes the parent's
+            record.update(extraction_minutes=record["minutes"], minutes=round(parent_minutes + minutes, 1))
+        if model.group == "any":
             rows["any"].update(record, by_n=by_n)
         else:
             (n, values), = by_n.items()
-            rows["dedicated"][n] = {**record, **values}
+            rows[model.group][n] = {**record, **values}
         print(f"{model.name}: " + ", ".join(f"N={n} {v['psnr']:.2f} dB" for n, v in by_n.items()), flush=True)
     rows["psnr_any_minus_dedicated"] = {
         n: rows["any"]["by_n"][n]["psnr"] - rows["dedicated"][n]["psnr"] for n in rows["dedicated"]}
+    rows["psnr_any_minus_best_dedicated"] = {
+        n: rows["any"]["by_n"][n]["psnr"] - max(rows[group][n]["psnr"] for group in ("dedicated", "extracted")
+                                                 if n in rows[group])
+        for n in rows["dedicated"]}
     return rows
 
 
@@ -146,6 +180,9 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--choices", type=parse_ints, default=[8, 16, 32, 64],
                         help="model.samples_choices of the any-N model")
     parser.add_argument("--trained-n", type=int, default=32, help="model.n_samples of the any-N model")
+    parser.add_argument("--extract-minutes", type=float, default=None,
+                        help="E: the extraction's share of the budget (default: a quarter of --minutes; 0: no "
+                             "extracted models)")
     parser.add_argument("--factor", type=int, default=8)
     parser.add_argument("--out", default="/tmp/any_n", help="where the runs go (not committed)")
     parser.add_argument("--results-dir", default=None, help="where any_n.json goes (default: benchmarks/results)")
@@ -156,9 +193,13 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
                         help="smoke test: tiny preset, demo scene at factor 4, 4 steps per model, N = 4 and 8, "
                              "every command in this process; results go into --out")
     args = parser.parse_args(argv)
-    args.preset, args.steps = "cpu", 0
+    args.preset, args.steps, args.extract_steps = "cpu", 0, 0
+    if args.extract_minutes is None:
+        args.extract_minutes = args.minutes / 4
+    if not 0 <= args.extract_minutes < args.minutes:
+        parser.error(f"--extract-minutes must be in [0, --minutes), got {args.extract_minutes:g}")
     if args.tiny:
-        args.preset, args.steps, args.factor = "tiny", 4, 4
+        args.preset, args.steps, args.extract_steps, args.factor = "tiny", 4, 2, 4
         args.n_values, args.choices, args.trained_n = [4, 8], [4, 8], 8
         args.results_dir = args.results_dir or args.out
     return args

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Plain vs distilled sample field extraction at N_e ≈ N/3: test PSNR of the child against its parent's.
 
-    python benchmarks/extraction_distill.py                          # lego: plain and distilled, 1000 steps
-    python benchmarks/extraction_distill.py --scene fern --variants plain,start,distilled
+    python benchmarks/extraction_distill.py                          # lego: plain, start, distilled, 1000 steps
+    python benchmarks/extraction_distill.py --scene fern
     python benchmarks/extraction_distill.py --variant colour=extract.head_init=quantiles,extract.distill=coverage,extract.distill_color_weight=1
 
 Each variant is ``jneusample extract --run PARENT --samples N_e --steps S --set train.schedule=steps --set ...``
@@ -35,6 +35,9 @@ VARIANTS = {
     "distilled": ["extract.head_init=quantiles", "extract.distill=coverage"],
 }
 NAME = "extraction_distill"
+WHAT = ("test PSNR of sample field extraction to N_e = N/3, same steps: plain (the reference port: fresh head, "
+        "photometric loss), start (extract.head_init=quantiles), distilled (head_init=quantiles + "
+        "extract.distill=coverage, the cpu preset's)")
 
 
 def run(command: list[str]) -> None:
@@ -58,7 +61,8 @@ def main() -> int:
     parser.add_argument("--parent", default=None, help="parent run (default: the scene's pretrained run)")
     parser.add_argument("--samples", type=int, default=None, help="N_e (default: round(N/3))")
     parser.add_argument("--steps", type=int, default=1000, help="fine-tuning steps (the cpu preset's)")
-    parser.add_argument("--variants", default="plain,distilled", help="comma-separated names of built-in variants")
+    parser.add_argument("--variants", default="plain,start,distilled",
+                        help="comma-separated names of built-in variants")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=KEY=VALUE[,KEY=VALUE]",
                         help="an extra variant: its name and --set overrides")
     parser.add_argument("--out", default="/tmp/distill", help="where the extracted runs go (not committed)")
@@ -102,8 +106,7 @@ def main() -> int:
     plain, distilled = rows["variants"].get("plain"), rows["variants"].get("distilled")
     if plain and distilled:
         rows["db_lost_ratio"] = distilled["db_lost"] / plain["db_lost"]
-    write_result(NAME, {"what": "test PSNR of sample field extraction to N_e = N/3: plain (photometric loss, the "
-                                "reference port) vs distilled (extract.distill=quantiles), same steps",
+    write_result(NAME, {"what": WHAT,
                         "scenes": scenes})
     print(json.dumps(scenes[args.scene], indent=1))
     return 0

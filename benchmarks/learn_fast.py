@@ -4,6 +4,7 @@
     python benchmarks/learn_fast.py --scene demo --minutes 3 --variant cpu
     python benchmarks/learn_fast.py --scene lego --minutes 20 --variant cpu
     python benchmarks/learn_fast.py --scene lego --minutes 6 --variant no-softplus --set model.density_activation=relu
+    python benchmarks/learn_fast.py --scene fern --steps 1500 --variant bf16 --set train.bf16_matmuls=true
 
 Each call is one row: ``jneusample train --preset P --max-minutes M`` (a fresh process, Jittor's compile cache
 warm) followed by ``jneusample eval`` (test split; every 8th view for lego, all held-out views otherwise). The
@@ -15,6 +16,7 @@ Scenes: ``demo`` (shipped 64x64), ``lego`` (factor 8, 100x100), ``fern`` (factor
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import subprocess
 import sys
@@ -47,6 +49,9 @@ def main() -> int:
     parser.add_argument("--factor", type=int, default=None, help="downscale (default: per scene)")
     parser.add_argument("--preset", default="cpu")
     parser.add_argument("--minutes", type=float, default=4.0, help="training budget (wall clock)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="train this many steps instead (train.schedule=steps): for comparisons at equal steps, "
+                             "which the machine's load does not change")
     parser.add_argument("--variant", default=None, help="row name (default: the preset)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="config override key=value")
     parser.add_argument("--out", default="/tmp/learn_fast", help="where the runs go (not committed)")
@@ -69,8 +74,10 @@ def main() -> int:
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     log = run_dir.with_suffix(".log")
     sets = [x for o in args.overrides for x in ("--set", o)]
+    budget = (["--steps", str(args.steps), "--set", "train.schedule=steps"] if args.steps
+              else ["--max-minutes", str(args.minutes)])
     train_cmd = [args.python, "-m", "jneusample", "train", "--data", data, "--factor", str(factor), "--preset",
-                 args.preset, "--max-minutes", str(args.minutes), "--out", str(run_dir), "--no-progress", *sets]
+                 args.preset, *budget, "--out", str(run_dir), "--no-progress", *sets]
     eval_cmd = [args.python, "-m", "jneusample", "eval", "--run", str(run_dir), "--skip", str(skip),
                 "--lpips", "none", "--split", "test"]
     env_repo = Path(args.repo)
@@ -80,7 +87,8 @@ def main() -> int:
     results = json.loads(next((run_dir).glob("eval_test*/results.json")).read_text())
     val, train = read_curve(run_dir)
     row = {"variant": variant, "scene": args.scene, "factor": factor, "preset": args.preset,
-           "overrides": args.overrides, "minutes": args.minutes, "tag": args.tag,
+           "overrides": args.overrides, "minutes": None if args.steps else args.minutes,
+           "budget_steps": args.steps, "tag": args.tag,
            "test_psnr": round(results["psnr"], 3), "test_ssim": round(results["ssim"], 4),
            "test_views": results["n_images"], "sec_per_image": round(results["sec_per_image"], 3),
            "steps": train[-1]["step"] if train else 0,
@@ -89,13 +97,15 @@ def main() -> int:
            "val_curve": val, "load_average": load.summary(), "commands": [" ".join(train_cmd), " ".join(eval_cmd)],
            "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "repo": str(env_repo)}
     path = Path(args.results)
-    store = json.loads(path.read_text()) if path.exists() else {"machine": machine_info(), "rows": []}
-    store["machine"] = machine_info()
-    store["rows"].append(row)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(strict(store), indent=1, allow_nan=False) + "\n")
-    tmp.replace(path)
+    with open(path.with_suffix(".lock"), "w") as lock:  # runs side by side append to one file
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        store = json.loads(path.read_text()) if path.exists() else {"machine": machine_info(), "rows": []}
+        store["machine"] = machine_info()
+        store["rows"].append(row)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(strict(store), indent=1, allow_nan=False) + "\n")
+        tmp.replace(path)
     print(json.dumps({k: row[k] for k in ("variant", "scene", "minutes", "test_psnr", "steps",
                                           "train_points_per_sec", "load_average")}))
     return 0

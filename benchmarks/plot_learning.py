@@ -44,8 +44,8 @@ def main() -> int:
             continue
         if wanted_scenes and row["scene"] not in wanted_scenes:
             continue
-        if row["minutes"] < args.min_minutes:
-            continue
+        if row.get("minutes") is None or row["minutes"] < args.min_minutes:
+            continue  # equal-steps rows (learn_fast.py --steps) have no time budget to plot against
         newest[(row["scene"], row["variant"])] = row
     before: dict[str, list[tuple[str, list[float], list[float]]]] = {}
     for item in args.before:

@@ -3,6 +3,7 @@
 
     python benchmarks/train_throughput.py                      # old = the commit before this round's work
     python benchmarks/train_throughput.py --old-ref 8f69fa3 --steps 60 --rounds 2
+    python benchmarks/train_throughput.py --steps 200 --rounds 3 --variant fp32=train.bf16_matmuls=false
 
 The old code is checked out with ``git worktree`` into a temporary folder and run from there (``python -m
 jneusample`` imports the package of the working directory), so both use the same Python, Jittor and compile cache.
@@ -74,6 +75,9 @@ def main() -> int:
     parser.add_argument("--old-ref", default="8f69fa3", help="git ref of the old code")
     parser.add_argument("--steps", type=int, default=60, help="steps per run (the first logged 5 are excluded)")
     parser.add_argument("--rounds", type=int, default=2, help="old/new pairs")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=KEY=VALUE[,KEY=VALUE]",
+                        help="also run this checkout with these --set overrides, as its own row (alternating with "
+                             "the others), e.g. fp32=train.bf16_matmuls=false")
     parser.add_argument("--results", default=None, help="folder for the JSON (default benchmarks/results)")
     args = parser.parse_args()
     if not LEGO.exists():
@@ -84,13 +88,19 @@ def main() -> int:
     old_repo = work / "old"
     subprocess.run(["git", "worktree", "add", "--detach", str(old_repo), args.old_ref], cwd=REPO, check=True,
                    capture_output=True)
-    runs: dict[str, list[dict]] = {"old": [], "new": []}
+    plans = [("old", old_repo, []), ("new", REPO, [])]
+    for text in args.variant:
+        name, _, sets = text.partition("=")
+        if not name or not sets or name in ("old", "new"):
+            parser.error(f"--variant {text!r}: expected NAME=KEY=VALUE[,KEY=VALUE] with a new name")
+        plans.append((name, REPO, [x for item in sets.split(",") for x in ("--set", item)]))
+    runs: dict[str, list[dict]] = {name: [] for name, _, _ in plans}
     try:
         with LoadMonitor() as load:
             ceiling = sgemm_ceiling()
             for round_index in range(args.rounds):
-                for name, repo in (("old", old_repo), ("new", REPO)):
-                    rate = train_once(repo, args.steps, work / f"{name}{round_index}", [])
+                for name, repo, extra in plans:
+                    rate = train_once(repo, args.steps, work / f"{name}{round_index}", extra)
                     runs[name].append(rate)
                     print(name, rate, flush=True)
             ceiling = max(ceiling, sgemm_ceiling())
@@ -100,7 +110,9 @@ def main() -> int:
     flops = {name: training_flops_per_point(work / f"{name}0" / "config.json") for name in runs}
     summary = {
         "old_ref": args.old_ref, "steps": args.steps, "rounds": args.rounds, "runs": runs,
+        "variants": {name: extra for name, _, extra in plans},
         "points_per_sec_best": best, "speedup": round(best["new"] / best["old"], 3),
+        "speedup_by_variant": {name: round(best[name] / best["old"], 3) for name in best},
         "sgemm_gflops": round(ceiling, 1),
         "training_mflop_per_point": {name: round(flops[name] / 1e6, 4) for name in flops},
         "fraction_of_sgemm": {name: round(best[name] * flops[name] / 1e9 / ceiling, 3) for name in best},

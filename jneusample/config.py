@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -113,6 +114,9 @@ class TrainConfig:
     """Fraction of the schedule over which the learning rate ramps linearly from lr/10 up to lr before the
     decay starts (0: no warm-up, the paper). A warm-up lets a small run use a higher peak rate without the
     first large Adam steps killing the density."""
+    sample_field_lr_scale: float = 1.0
+    """NeuSample: the sample field's learning rate (peak and final) is train.lr (train.lr_final) times this; the
+    radiance field keeps train.lr. 1 (the paper): one rate for the whole model, one optimizer group."""
     bf16_matmuls: bool = False
     """Run the MLPs' training matmuls (forward and both backward products) with bfloat16 operands on CPUs with
     avx512_bf16 (oneDNN; float32 accumulation, float32 parameters and optimizer state); False, or where
@@ -178,9 +182,10 @@ class ExtractConfig:
     """What teaches the new head besides the photometric loss: 'none' (the port: nothing) or 'coverage' (the
     parent, frozen, renders each training ray too, and each of its compositing weights pulls the nearest of the
     child's samples: the error of quantising the parent's weights by the child's samples, in units of far − near,
-    times extract.distill_weight). The default 'none' is what a config without this field meant; every preset
-    keeps the port's extraction ('fresh', 'none') until benchmarks/extraction_distill.py has measured the
-    alternatives (benchmarks/results/extraction_distill.json)."""
+    times extract.distill_weight). The default 'none' is what a config without this field meant; the cpu preset
+    (and quick, which starts from it) sets head_init='quantiles' and distill='coverage', measured to lose less
+    than half of what the port's extraction loses (benchmarks/results/extraction_distill.json); paper and tiny
+    keep the port's extraction ('fresh', 'none')."""
     distill_weight: float = 1.0
     """'coverage': λ of the coverage loss (in units of the ray's length, far − near)."""
     distill_color_weight: float = 0.0
@@ -276,6 +281,8 @@ def _cpu() -> Config:
     config.train.log_every = 25
     config.render.chunk_points = 1 << 18
     config.extract.steps = 1000
+    config.extract.head_init = "quantiles"  # distilled extraction: docs/method.md §5.1
+    config.extract.distill = "coverage"
     return config
 
 
@@ -415,6 +422,8 @@ def validate(config: Config) -> None:
         (config.train.checkpoint_every >= 1, "train.checkpoint_every must be >= 1"),
         (config.train.keep_checkpoints >= 1, "train.keep_checkpoints must be >= 1"),
         (config.train.lr > 0 and config.train.lr_final >= 0, "learning rates must be positive"),
+        (math.isfinite(config.train.sample_field_lr_scale) and config.train.sample_field_lr_scale > 0,
+         "train.sample_field_lr_scale must be a positive number"),
         (config.render.chunk_points >= 1, "render.chunk_points must be >= 1"),
         _one_of(config.model.density_activation, get_args(DensityActivation), "model.density_activation"),
         _one_of(config.train.schedule, get_args(Schedule), "train.schedule"),

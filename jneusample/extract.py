@@ -39,6 +39,7 @@ from .checkpoint import list_checkpoints, load_model_state, model_state
 from .config import Config, apply_overrides
 from .data import load_scene
 from .data.batches import RayBatcher
+from .data.scene import Scene
 from .distill import CoverageDistillation, pooled_start, unit_positions
 from .errors import InputError
 from .model_registry import model_class
@@ -89,7 +90,7 @@ def resumed_extraction_config(fresh: Config, saved: Config, steps: int | None) -
 
 
 def apply_extraction_overrides(config: Config, overrides: list[str]) -> Config:
-    """``--set key=value`` on the child's config (e.g. ``extract.distill=quantiles``), model and parent keys
+    """``--set key=value`` on the child's config (e.g. ``extract.distill=coverage``), model and parent keys
     excepted."""
     for item in overrides:
         if item.split("=", 1)[0].strip().startswith(FIXED_KEYS):
@@ -98,7 +99,7 @@ def apply_extraction_overrides(config: Config, overrides: list[str]) -> Config:
     return apply_overrides(config, list(overrides))
 
 
-def extraction_loss(config: Config, parent: Model, scene) -> CoverageDistillation | None:
+def extraction_loss(config: Config, parent: Model | None, scene: Scene) -> CoverageDistillation | None:
     """The extra loss term of ``config.extract.distill`` (None for 'none'): the parent renders with the
     evaluation settings (no density noise), so the term is deterministic."""
     if config.extract.distill == "none":
@@ -114,7 +115,7 @@ START_STREAM = 1 << 20
 """The batcher stream of those rays (training ranks use streams 0, 1, …): a draw of their own."""
 
 
-def pooled_start_distances(parent: Model, scene, config: Config, n_samples: int) -> np.ndarray:
+def pooled_start_distances(parent: Model, scene: Scene, config: Config, n_samples: int) -> np.ndarray:
     """The N_e distances where the child starts on every ray: the parent renders :data:`START_RAYS` training
     rays (drawn with ``train.seed``, without noise) and :func:`~jneusample.distill.pooled_start` places the
     samples by its pooled weights. Returns (N_e,) ascending distances in [near, far]."""
@@ -152,7 +153,7 @@ def extract(parent_dir: str | Path, n_samples: int, out_dir: str | Path, steps: 
                        allow_outside=bool(info.get("allow_outside_paths")))
     teacher = None
     if config.extract.distill != "none" or (initial is not None and config.extract.head_init == "quantiles"):
-        # a second, untouched copy of the parent (built after the new head: plain extraction draws as before)
+        # a second, untouched copy of the parent, frozen: no optimizer group holds its parameters
         teacher = build_model(parent.config.model)
         load_model_state(teacher, parent.checkpoint["model"], parent.checkpoint_path)
     if initial is not None and config.extract.head_init == "quantiles":

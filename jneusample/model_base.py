@@ -41,6 +41,12 @@ class Model(nn.Module, ABC):
     def points_per_ray(self) -> int:
         """Radiance-field queries per ray (every MLP point of a ray; for chunking and cost accounting)."""
 
+    @property
+    def training_points_per_ray(self) -> int:
+        """Radiance-field queries per ray of the current training step (after :meth:`begin_training_step`):
+        :attr:`points_per_ray` unless the model varies it per step."""
+        return self.points_per_ray
+
     def set_points_per_ray(self, n: int) -> None:
         """Render with ``n`` points per ray from now on, without new weights (``eval --samples N``); afterwards
         :attr:`points_per_ray` is ``n``. A one-line InputError for a model whose N is fixed by its weights (the

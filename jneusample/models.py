@@ -18,7 +18,7 @@ from .fields.radiance import RadianceField
 from .fields.sample_field import SampleField
 from .model_base import Model, linear_flops, mse, radiance_flops
 from .model_registry import model_class
-from .optim import ParamGroup, constant
+from .optim import ParamGroup, constant, warmup_linear_decay
 from .rendering import Rays, RenderSettings, query_and_composite
 
 
@@ -60,6 +60,24 @@ class NeuSample(Model):
     def set_points_per_ray(self, n: int) -> None:
         """Render with N = ``n`` (quantile head only; the paper head's N is its width: a one-line InputError)."""
         self.sample_field.set_samples(n)
+
+    def param_groups(self, config: Config) -> list[ParamGroup]:
+        """Training with ``train.sample_field_lr_scale`` ≠ 1: two groups, the radiance field (first: its rate is
+        the one the log shows) and the sample field at the scaled rates; otherwise the base class's one group."""
+        train = config.train
+        if config.extract.parent or train.sample_field_lr_scale == 1.0:
+            return super().param_groups(config)
+        field = list(self.sample_field.parameters())
+        in_field = {id(p) for p in field}
+        scale = train.sample_field_lr_scale
+        return [ParamGroup("radiance_field", [p for p in self.parameters() if id(p) not in in_field],
+                           warmup_linear_decay(train.lr, train.lr_final, train.warmup_fraction)),
+                ParamGroup("sample_field", field,
+                           warmup_linear_decay(train.lr * scale, train.lr_final * scale, train.warmup_fraction))]
+
+    @property
+    def training_points_per_ray(self) -> int:
+        return self.training_samples or self.points_per_ray
 
     def begin_training_step(self, step: int, seed: int) -> None:
         """Quantile head with ``model.samples_choices``: draw this step's N, uniformly from the choices, from a

@@ -148,7 +148,6 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
 
     settings = render_settings(scene, config, training=True)
     effective_rays = distributed.effective_rays_per_step(train_cfg.rays_per_step)
-    points_per_step = effective_rays * model.points_per_ray
     budget_seconds = max_minutes * 60.0 if max_minutes else None
     bar = None
     if progress and is_root:
@@ -162,7 +161,7 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
     last_val = None
     val_psnr_at: dict[int, float] = {}  # validation PSNR by step: the checkpoint of that step records it
     train_psnr = float("nan")
-    started, timed_steps = time.time(), 0
+    started, timed_steps, timed_points = time.time(), 0, 0  # points: N may change per step (quantile head)
     stopped_early = False
     stop_signal = 0
     saved_step = start_step if resume_from is not None else None  # same on every rank (paths are rank 0's)
@@ -220,12 +219,13 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
             # machine): a time budget starts after it, so that it buys training, not compilation.
             started = time.time()
         timed_steps += 1
+        timed_points += effective_rays * model.training_points_per_ray
         elapsed = time.time() - started
-        points_per_sec = points_per_step * timed_steps / max(elapsed, 1e-9)
+        points_per_sec = timed_points / max(elapsed, 1e-9)
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{loss_value:.4f}", psnr=f"{train_psnr:.2f}",
-                            rays_s=f"{points_per_sec / model.points_per_ray:.0f}", refresh=False)
+                            rays_s=f"{effective_rays * timed_steps / max(elapsed, 1e-9):.0f}", refresh=False)
         if is_root and (step % train_cfg.log_every == 0 or step == train_cfg.steps):
             append_metrics(run_dir, {"step": step, "loss": loss_value, "psnr": train_psnr, "lr": rates[0],
                                      "points_per_sec": points_per_sec, "elapsed_s": time.time() - started,
@@ -246,7 +246,7 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
     elapsed = time.time() - started
     return TrainResult(run_dir=run_dir, step=step, last_checkpoint=last_checkpoint, stopped_early=stopped_early,
                        train_psnr=train_psnr, val_psnr=last_val,
-                       points_per_sec=points_per_step * timed_steps / max(elapsed, 1e-9),
+                       points_per_sec=timed_points / max(elapsed, 1e-9),
                        world_size=backend.world_size(), effective_rays_per_step=effective_rays,
                        stop_signal=stop_signal)
 

@@ -24,6 +24,8 @@ def test_presets_and_overrides():
     ("model.inverse_depth=maybe", "true/false"),
     ("train.steps=0", "train.steps must be >= 1"),
     ("model.kind=gan", "model.kind"),
+    ("train.sample_field_lr_scale=0", "sample_field_lr_scale must be a positive number"),
+    ("train.sample_field_lr_scale=nan", "sample_field_lr_scale must be a finite number"),
 ])
 def test_bad_overrides_are_one_line_errors(item, message):
     with pytest.raises(InputError, match=message):

@@ -86,3 +86,13 @@ def test_distillation_adds_the_weighted_coverage_and_colour_terms():
     both = CoverageDistillation(parent, settings, weight=2.0, color_weight=3.0)(rays, outputs)
     assert both.item() == pytest.approx(0.3 + 3.0 * 0.25 / 3, rel=1e-5)
     assert parent.calls == 2
+
+
+def test_the_cpu_preset_distils_and_paper_and_tiny_keep_the_ports_extraction():
+    from jneusample.config import Config, preset
+
+    assert (preset("cpu").extract.head_init, preset("cpu").extract.distill) == ("quantiles", "coverage")
+    for name in ("paper", "tiny"):
+        assert (preset(name).extract.head_init, preset(name).extract.distill) == ("fresh", "none")
+    old = Config.from_dict({"preset": "cpu", "extract": {"steps": 1000}})  # a config.json from before the fields
+    assert (old.extract.head_init, old.extract.distill) == ("fresh", "none")

@@ -65,6 +65,7 @@ def test_render_time_points_per_ray_is_a_model_capability(kind):
     model = build_model(config.model)
     before = model.points_per_ray
     model.begin_training_step(0, seed=0)  # no per-step choices: nothing changes
+    assert model.training_points_per_ray == before
     with pytest.raises(InputError, match="fixed"):  # NeRF's N and the paper head's N are fixed by the weights
         model.set_points_per_ray(before + 1)
     assert model.points_per_ray == before

@@ -58,6 +58,32 @@ def test_resume_is_bit_exact(tmp_path, scene):
         assert np.array_equal(a[name], b[name]), name
 
 
+def test_sample_field_learning_rate_scale_trains_and_resumes_bit_exact(tmp_path, scene):
+    """train.sample_field_lr_scale: two optimizer groups (their Adam state in the checkpoint), the sample field's
+    weights move less than with one rate, and a resume is still bit-exact."""
+    settings = {"train.steps": 40, "train.checkpoint_every": 20, "train.log_every": 20, "train.rays_per_step": 16,
+                "train.sample_field_lr_scale": 0.1}
+    train(tiny(**settings), scene, tmp_path / "once", progress=False)
+    train(tiny(**settings), scene, tmp_path / "twice", progress=False, stop_at=20)
+    train(tiny(**settings), scene, tmp_path / "twice", resume=True, progress=False)
+    a, b = _weights(tmp_path / "once"), _weights(tmp_path / "twice")
+    for name in a:
+        assert np.array_equal(a[name], b[name]), name
+    assert len(load_checkpoint(latest_checkpoint(tmp_path / "once"))["optimizer"]["groups"]) == 2
+    train(tiny(**{**settings, "train.sample_field_lr_scale": 1.0}), scene, tmp_path / "one_rate", progress=False)
+    start = _weights(tmp_path / "once")  # same seed: the same initial weights in both runs
+    one_rate = _weights(tmp_path / "one_rate")
+    from jneusample.backend import jt
+    from jneusample.checkpoint import model_state
+    from jneusample.models import build_model
+
+    jt.set_global_seed(tiny().train.seed, different_seed_for_mpi=False)  # the trainer's initialisation
+    first = model_state(build_model(tiny().model))
+    field = [name for name in first if name.startswith("sample_field.")]
+    moved = lambda weights: sum(float(np.abs(weights[n] - first[n]).sum()) for n in field)  # noqa: E731
+    assert field and 0 < moved(start) < moved(one_rate)
+
+
 def test_out_with_a_different_config_is_refused_and_untouched(tmp_path, scene):
     run = tmp_path / "run"
     train(tiny(**{"train.steps": 2}), scene, run, progress=False)

@@ -13,10 +13,14 @@ callers take the plain path.
 Training (:func:`linear_relu` with gradients wanted) goes through :class:`LinearReLU`, a ``jt.Function`` with
 a hand-written backward: ``g = dy·[y > 0]``, ``dx_i = g W_i``, ``dW_i = gᵀ x_i``, ``db = Σ_rows g``. Jittor's own
 ReLU backward is a ``ternary`` on a saved boolean mask, which Jittor's CPU kernel runs far below memory speed
-(a quarter of a training step in the profile of docs/performance.md); the mask product is one streaming pass.
-Its forward is the fused oneDNN op where available, the plain ops elsewhere (CUDA included), so the values are
-the inference path's. With ``bf16`` the three matmuls of a layer round their operands to bfloat16 (oneDNN,
-avx512_bf16) and accumulate in float32 (``train.bf16_matmuls``).
+(a quarter of a training step in the profile of docs/performance.md). With oneDNN the whole backward of a layer
+is one op: one streaming pass makes g and db together, then two oneDNN matmuls read g (``gᵀ`` through its
+layout, without a transposed copy); elsewhere (CUDA included) it is the same formulas in Jittor ops. The forward
+is the fused oneDNN op where available, the plain ops elsewhere, so the values are the inference path's.
+
+With ``bf16`` (``train.bf16_matmuls``) the three matmuls of a layer take bfloat16 operands (oneDNN,
+avx512_bf16) and accumulate in float32. Each operand is rounded once: the forward rounds x_i and keeps that copy
+for dW_i, the backward's pass writes g directly in bfloat16, only the small W_i are rounded per matmul.
 """
 from __future__ import annotations
 
@@ -30,7 +34,48 @@ from ..backend import jt
 
 _STATE: dict[str, bool | None] = {"ok": None}
 
-_HEADER = "#include <dnnl.h>\n#include <cstring>\n#include <vector>\n"
+_HEADER = r"""#include <dnnl.h>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+// float32 → bfloat16 (its upper 16 bits), rounding to nearest even (finite inputs)
+__attribute__((optimize("O3"))) static void jns_to_bf16(const float* src, uint16_t* dst, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits;
+        std::memcpy(&bits, src + i, 4);
+        dst[i] = (uint16_t)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+    }
+}
+
+// One streaming pass over a layer's output gradient: g = dy·[y > 0] (a ReLU layer; y = nullptr: no ReLU, g = dy)
+// in float32, or in bfloat16 when g16 is given, and db = Σ_rows g (float32, accumulated row by row in float32).
+__attribute__((optimize("O3"))) static void jns_relu_grad(const float* dy, const float* y, size_t rows, size_t cols,
+                                                         float* g, uint16_t* g16, float* db) {
+    for (size_t c = 0; c < cols; c++) db[c] = 0.f;
+    for (size_t r = 0; r < rows; r++) {
+        const float* dy_r = dy + r * cols;
+        const float* y_r = y ? y + r * cols : dy_r;
+        if (g16) {
+            uint16_t* g_r = g16 + r * cols;
+            for (size_t c = 0; c < cols; c++) {
+                const float v = (!y || y_r[c] > 0.f) ? dy_r[c] : 0.f;
+                db[c] += v;
+                uint32_t bits;
+                std::memcpy(&bits, &v, 4);
+                g_r[c] = (uint16_t)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+            }
+        } else {
+            float* g_r = g + r * cols;
+            for (size_t c = 0; c < cols; c++) {
+                const float v = (!y || y_r[c] > 0.f) ? dy_r[c] : 0.f;
+                db[c] += v;
+                g_r[c] = v;
+            }
+        }
+    }
+}
+"""
 
 _PROLOGUE = r"""
     static dnnl_engine_t engine = nullptr;
@@ -39,33 +84,27 @@ _PROLOGUE = r"""
         CHECK(dnnl_engine_create(&engine, dnnl_cpu, 0) == dnnl_success);
         CHECK(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) == dnnl_success);
     }
-    // float32 → bfloat16, rounding to nearest even (finite inputs)
     auto to_bf16 = [](const float* src, std::vector<uint16_t>& dst, size_t n) {
         dst.resize(n);
-        for (size_t i = 0; i < n; i++) {
-            uint32_t bits;
-            std::memcpy(&bits, src + i, 4);
-            dst[i] = (uint16_t)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
-        }
+        jns_to_bf16(src, dst.data(), n);
     };
     (void)to_bf16;
 """
 
-# One oneDNN matmul C (M, N) [+]= A (M, K) · B (K, N) [+ bias], [ReLU]. A and B are Jittor inputs ``in{a}`` and
-# ``in{b}`` read in the layout ``a_tag``/``b_tag`` ('ab': row-major as given; 'ba': the transpose of a row-major
-# array), so no transposed copy is materialised. ``accumulate`` adds to C (a sum post-op); with ``bf16`` A and
-# B are rounded to bfloat16 first (float32 accumulation and output).
+# One oneDNN matmul C (M, N) [+]= A (M, K) · B (K, N) [+ bias], [ReLU], as a C block. A and B are pointers given
+# as C expressions (``a``, ``b``), read in the layout ``a_tag``/``b_tag`` ('ab': row-major as given; 'ba': the
+# transpose of a row-major array), so no transposed copy is materialised; C is written at ``c``. ``accumulate``
+# adds to C (a sum post-op). With ``bf16`` the operands are bfloat16: a float32 operand is rounded first unless
+# its ``*_is_bf16`` says it already holds bfloat16 values (float32 accumulation and output either way).
 _TERM = r"""
     {{
-        const dnnl_dim_t K = {k};
+        const dnnl_dim_t M = {m}, N = {n}, K = {k};
         const dnnl_data_type_t dt = {bf16} ? dnnl_bf16 : dnnl_f32;
         std::vector<uint16_t> a16, b16;
-        const void* a_ptr = in{a}_p;
-        const void* b_ptr = in{b}_p;
-        if ({bf16}) {{
-            to_bf16(in{a}_p, a16, (size_t)M * K); a_ptr = a16.data();
-            to_bf16(in{b}_p, b16, (size_t)K * N); b_ptr = b16.data();
-        }}
+        const void* a_ptr = {a};
+        const void* b_ptr = {b};
+        if ({bf16} && !{a_is_bf16}) {{ to_bf16((const float*)a_ptr, a16, (size_t)M * K); a_ptr = a16.data(); }}
+        if ({bf16} && !{b_is_bf16}) {{ to_bf16((const float*)b_ptr, b16, (size_t)K * N); b_ptr = b16.data(); }}
         dnnl_memory_desc_t a_md, b_md, bias_md, c_md;
         dnnl_dims_t a_dims = {{M, K}}, b_dims = {{K, N}}, bias_dims = {{1, N}}, c_dims = {{M, N}};
         CHECK(dnnl_memory_desc_init_by_tag(&a_md, 2, a_dims, dt, dnnl_{a_tag}) == dnnl_success);
@@ -88,11 +127,11 @@ _TERM = r"""
         dnnl_memory_t a_mem, b_mem, bias_mem = nullptr, c_mem;
         CHECK(dnnl_memory_create(&a_mem, &a_md, engine, const_cast<void*>(a_ptr)) == dnnl_success);
         CHECK(dnnl_memory_create(&b_mem, &b_md, engine, const_cast<void*>(b_ptr)) == dnnl_success);
-        CHECK(dnnl_memory_create(&c_mem, &c_md, engine, out0_p) == dnnl_success);
+        CHECK(dnnl_memory_create(&c_mem, &c_md, engine, {c}) == dnnl_success);
         int n_args = 3;
         dnnl_exec_arg_t args[4] = {{{{DNNL_ARG_SRC, a_mem}}, {{DNNL_ARG_WEIGHTS, b_mem}}, {{DNNL_ARG_DST, c_mem}}}};
         if ({has_bias}) {{
-            CHECK(dnnl_memory_create(&bias_mem, &bias_md, engine, in{bias}_p) == dnnl_success);
+            CHECK(dnnl_memory_create(&bias_mem, &bias_md, engine, {bias}) == dnnl_success);
             args[n_args++] = dnnl_exec_arg_t{{DNNL_ARG_BIAS, bias_mem}};
         }}
         CHECK(dnnl_primitive_execute(prim, stream, n_args, args) == dnnl_success);
@@ -105,31 +144,53 @@ _TERM = r"""
 """
 
 
+def _term(m: str, n: str, k: str, a: str, b: str, c: str, a_tag: str = "ab", b_tag: str = "ab", bias: str = "",
+          accumulate: bool = False, relu: bool = False, bf16: bool = False, a_is_bf16: bool = False,
+          b_is_bf16: bool = False) -> str:
+    """The C block of one matmul (see :data:`_TERM`); ``bias``: a C pointer expression, or '' for none."""
+    return _TERM.format(m=m, n=n, k=k, a=a, b=b, c=c, a_tag=a_tag, b_tag=b_tag, bias=bias or "nullptr",
+                        has_bias=int(bool(bias)), accumulate=int(accumulate), relu=int(relu), bf16=int(bf16),
+                        a_is_bf16=int(a_is_bf16), b_is_bf16=int(b_is_bf16))
+
+
 def _source(n_terms: int, relu: bool, bf16: bool = False) -> str:
     """``relu(Σ_i x_i @ w_iᵀ + b)``: inputs x0, w0, x1, w1, …, bias; w_i (N, K_i) is read as the (K_i, N)
-    matrix in layout 'ba'. Term 0 writes (with the bias), later terms accumulate, the ReLU follows the last."""
+    matrix in layout 'ba'. Term 0 writes (with the bias), later terms accumulate, the ReLU follows the last.
+    With ``bf16`` the op has one more output per term, x_i rounded to bfloat16 (P, K_i) as int16 bits, which
+    is the operand of the term's matmul and is kept for the backward's dw_i."""
     bias = 2 * n_terms
-    parts = ["    const dnnl_dim_t M = in0->shape[0], N = in1->shape[0];\n", _PROLOGUE]
+    parts = [_PROLOGUE]
     for term in range(n_terms):
-        first, last = term == 0, term == n_terms - 1
-        parts.append(_TERM.format(a=2 * term, b=2 * term + 1, k=f"in{2 * term}->shape[1]", a_tag="ab", b_tag="ba",
-                                  bias=bias, has_bias=int(first), accumulate=int(not first),
-                                  relu=int(relu and last), bf16=int(bf16)))
+        x, w, first = 2 * term, 2 * term + 1, term == 0
+        x_ptr = f"in{x}_p"
+        if bf16:
+            parts.append(f"    jns_to_bf16(in{x}_p, (uint16_t*)out{term + 1}_p, (size_t)in{x}->num);\n")
+            x_ptr = f"out{term + 1}_p"
+        parts.append(_term(m="in0->shape[0]", n="in1->shape[0]", k=f"in{x}->shape[1]", a=x_ptr, b=f"in{w}_p",
+                           c="out0_p", b_tag="ba", bias=f"in{bias}_p" if first else "", accumulate=not first,
+                           relu=relu and term == n_terms - 1, bf16=bf16, a_is_bf16=True))
     return "".join(parts)
 
 
-def _grad_input_source(bf16: bool) -> str:
-    """dx = g @ w: g (P, N), w (N, K) → (P, K)."""
-    return ("    const dnnl_dim_t M = in0->shape[0], N = in1->shape[1];\n" + _PROLOGUE
-            + _TERM.format(a=0, b=1, k="in0->shape[1]", a_tag="ab", b_tag="ab", bias=0, has_bias=0, accumulate=0,
-                           relu=0, bf16=int(bf16)))
-
-
-def _grad_weight_source(bf16: bool) -> str:
-    """dw = gᵀ @ x: g (P, N) read as the (N, P) matrix in layout 'ba', x (P, K) → (N, K)."""
-    return ("    const dnnl_dim_t M = in0->shape[1], N = in1->shape[1];\n" + _PROLOGUE
-            + _TERM.format(a=0, b=1, k="in0->shape[0]", a_tag="ba", b_tag="ab", bias=0, has_bias=0, accumulate=0,
-                           relu=0, bf16=int(bf16)))
+def _backward_source(n_terms: int, bf16: bool, relu: bool = True) -> str:
+    """The backward of :class:`LinearReLU` as one op. Inputs dy (P, N), y (P, N), then x_i (P, K_i; with ``bf16``
+    the bfloat16 copies the forward kept) and w_i (N, K_i) per term. Outputs dx_i (P, K_i) per term, dw_i (N, K_i)
+    per term, db (N,). One pass makes g = dy·[y > 0] (without ``relu``: g = dy, y unused) in bfloat16 with
+    ``bf16``, and db; then dx_i = g w_i and dw_i = gᵀ x_i (g read as the (N, P) matrix in layout 'ba')."""
+    parts = [_PROLOGUE,
+             "    const size_t rows = in0->shape[0], width = in0->shape[1];\n",
+             "    std::vector<float> g32(%s);\n" % ("0" if bf16 else "rows * width"),
+             "    std::vector<uint16_t> g16(%s);\n" % ("rows * width" if bf16 else "0"),
+             "    jns_relu_grad(in0_p, %s, rows, width, g32.data(), %s, out%d_p);\n"
+             % ("in1_p" if relu else "nullptr", "g16.data()" if bf16 else "nullptr", 2 * n_terms),
+             "    const void* g = %s;\n" % ("g16.data()" if bf16 else "g32.data()")]
+    for term in range(n_terms):
+        x, w = 2 + 2 * term, 3 + 2 * term
+        parts.append(_term(m="rows", n=f"in{w}->shape[1]", k="width", a="g", b=f"in{w}_p", c=f"out{term}_p",
+                           bf16=bf16, a_is_bf16=True))
+        parts.append(_term(m="width", n=f"in{x}->shape[1]", k="rows", a="g", b=f"in{x}_p", c=f"out{n_terms + term}_p",
+                           a_tag="ba", bf16=bf16, a_is_bf16=True, b_is_bf16=True))
+    return "".join(parts)
 
 
 def _enabled_here() -> bool:
@@ -137,21 +198,33 @@ def _enabled_here() -> bool:
             and backend.DEVICE == "cpu" and not jt.flags.use_cuda)
 
 
-def _raw(terms, bias, relu: bool, bf16: bool = False) -> jt.Var:
+def _raw(terms, bias, relu: bool) -> jt.Var:
+    """``[relu](Σ_i x_i @ w_iᵀ + b)`` in float32 as one op."""
     inputs = [v for pair in terms for v in pair] + [bias]
     rows, out = terms[0][0].shape[0], terms[0][1].shape[0]
-    return jt.code((rows, out), "float32", inputs, cpu_header=_HEADER, cpu_src=_source(len(terms), relu, bf16))
+    return jt.code((rows, out), "float32", inputs, cpu_header=_HEADER, cpu_src=_source(len(terms), relu))
 
 
-def _grad_input(g: jt.Var, w: jt.Var, bf16: bool) -> jt.Var:
-    """g (P, N) @ w (N, K) → (P, K) as one oneDNN matmul."""
-    return jt.code((g.shape[0], w.shape[1]), "float32", [g, w], cpu_header=_HEADER, cpu_src=_grad_input_source(bf16))
+def _raw_bf16(terms, bias, relu: bool = True) -> tuple[jt.Var, list[jt.Var]]:
+    """``[relu](Σ_i x_i @ w_iᵀ + b)`` with bfloat16 operands: (y (P, N) float32, [x_i in bfloat16 as int16])."""
+    inputs = [v for pair in terms for v in pair] + [bias]
+    rows, out = terms[0][0].shape[0], terms[0][1].shape[0]
+    shapes = [(rows, out)] + [tuple(x.shape) for x, _ in terms]
+    outputs = jt.code(shapes, ["float32"] + ["int16"] * len(terms), inputs, cpu_header=_HEADER,
+                      cpu_src=_source(len(terms), relu, bf16=True))
+    return outputs[0], list(outputs[1:])
 
 
-def _grad_weight(g: jt.Var, x: jt.Var, bf16: bool) -> jt.Var:
-    """gᵀ @ x for g (P, N), x (P, K) → (N, K) as one oneDNN matmul (no transposed copy of g)."""
-    return jt.code((g.shape[1], x.shape[1]), "float32", [g, x], cpu_header=_HEADER,
-                   cpu_src=_grad_weight_source(bf16))
+def _backward(dy: jt.Var, y: jt.Var | None, xs: list[jt.Var], ws: list[jt.Var],
+              bf16: bool) -> tuple[list[jt.Var], list[jt.Var], jt.Var]:
+    """(dx_i, dw_i, db) of ``y = relu(Σ_i x_i @ w_iᵀ + b)`` (``y`` None: of the layer without ReLU) as one op
+    (:func:`_backward_source`); ``xs`` are the bfloat16 copies of :func:`_raw_bf16` when ``bf16``."""
+    rows, n = dy.shape
+    shapes = ([(rows, w.shape[1]) for w in ws] + [tuple(w.shape) for w in ws] + [(n,)])
+    inputs = [dy, dy if y is None else y] + [v for pair in zip(xs, ws) for v in pair]
+    outputs = jt.code(shapes, ["float32"] * len(shapes), inputs, cpu_header=_HEADER,
+                      cpu_src=_backward_source(len(ws), bf16, relu=y is not None))
+    return list(outputs[:len(ws)]), list(outputs[len(ws):2 * len(ws)]), outputs[-1]
 
 
 def _self_check() -> bool:
@@ -164,10 +237,17 @@ def _self_check() -> bool:
     try:
         got = _raw([(jt.array(x0), jt.array(w0)), (jt.array(x1), jt.array(w1))], jt.array(b), True).numpy()
         plain = _raw([(jt.array(x0), jt.array(w0))], jt.array(b), False).numpy()
+        g = rng.normal(size=(37, 6)).astype(np.float32)
+        (dx0, dx1), (dw0, dw1), db = _backward(jt.array(g), jt.array(got), [jt.array(x0), jt.array(x1)],
+                                               [jt.array(w0), jt.array(w1)], bf16=False)
+        masked = g * (got > 0)
+        backward = [(dx0, masked @ w0), (dx1, masked @ w1), (dw0, masked.T @ x0), (dw1, masked.T @ x1),
+                    (db, masked.sum(0))]
+        backward_ok = all(np.allclose(v.numpy(), want, rtol=1e-4, atol=1e-4) for v, want in backward)
     except Exception as exc:  # noqa: BLE001  (a compiler or library problem: fall back, say why once)
         warnings.warn(f"fused oneDNN linear layers unavailable, using the plain path ({type(exc).__name__})")
         return False
-    return bool(np.allclose(got, expected, rtol=1e-4, atol=1e-4)
+    return bool(np.allclose(got, expected, rtol=1e-4, atol=1e-4) and backward_ok
                 and np.allclose(plain, x0 @ w0.T + b, rtol=1e-4, atol=1e-4))
 
 
@@ -177,14 +257,17 @@ def _bf16_self_check() -> bool:
     x, w = rng.normal(size=(37, 5)).astype(np.float32), rng.normal(size=(6, 5)).astype(np.float32)
     b, g = rng.normal(size=6).astype(np.float32), rng.normal(size=(37, 6)).astype(np.float32)
     try:
-        y = _raw([(jt.array(x), jt.array(w))], jt.array(b), True, bf16=True).numpy()
-        dx = _grad_input(jt.array(g), jt.array(w), True).numpy()
-        dw = _grad_weight(jt.array(g), jt.array(x), True).numpy()
+        y, (x16,) = _raw_bf16([(jt.array(x), jt.array(w))], jt.array(b))
+        y = y.numpy()
+        (dx,), (dw,), db = _backward(jt.array(g), jt.array(y), [x16], [jt.array(w)], bf16=True)
+        dx, dw, db = dx.numpy(), dw.numpy(), db.numpy()
     except Exception as exc:  # noqa: BLE001  (e.g. no bfloat16 matmul in this oneDNN: train in float32)
         warnings.warn(f"bfloat16 training matmuls unavailable, training in float32 ({type(exc).__name__})")
         return False
     close = lambda got, want: np.allclose(got, want, rtol=0.03, atol=0.03 * np.abs(want).max())  # noqa: E731
-    return close(y, np.maximum(x @ w.T + b, 0.0)) and close(dx, g @ w) and close(dw, g.T @ x)
+    masked = g * (y > 0)
+    return (close(y, np.maximum(x @ w.T + b, 0.0)) and close(dx, masked @ w) and close(dw, masked.T @ x)
+            and close(db, masked.sum(0)))
 
 
 def bf16_available() -> bool:
@@ -192,6 +275,15 @@ def bf16_available() -> bool:
     if _STATE.get("bf16") is None:
         _STATE["bf16"] = _enabled_here() and _bf16_self_check()
     return bool(_STATE["bf16"])
+
+
+def fused_available() -> bool:
+    """Whether the oneDNN ops apply here (CPU, oneDNN, not disabled, self-check passed; decided on first use)."""
+    if jt.flags.use_cuda:  # checked per call: it can be switched at run time
+        return False
+    if _STATE["ok"] is None:
+        _STATE["ok"] = _enabled_here() and _self_check()
+    return bool(_STATE["ok"])
 
 
 def fused_linear(terms: list[tuple[jt.Var, jt.Var]], bias: jt.Var, relu: bool = True) -> jt.Var | None:
@@ -205,11 +297,7 @@ def fused_linear(terms: list[tuple[jt.Var, jt.Var]], bias: jt.Var, relu: bool = 
         (P, N), or None when the fused path does not apply (gradients wanted, GPU, no oneDNN, disabled or failed
         self-check): the caller then computes the same thing with ordinary Jittor ops.
     """
-    if not jt.flags.no_grad or jt.flags.use_cuda:  # use_cuda: checked per call, it can be switched at run time
-        return None
-    if _STATE["ok"] is None:
-        _STATE["ok"] = _enabled_here() and _self_check()
-    if not _STATE["ok"]:
+    if not jt.flags.no_grad or not fused_available():
         return None
     if any(x.dtype != "float32" or w.dtype != "float32" for x, w in terms):
         return None
@@ -233,45 +321,45 @@ def _matmul_transpose_a(a: jt.Var, b: jt.Var) -> jt.Var:
 
 
 class LinearReLU(jt.Function):
-    """``y = relu(Σ_i x_i @ w_iᵀ + b)`` with the backward written out (see the module docstring).
+    """``y = relu(Σ_i x_i @ w_iᵀ + b)`` (or without the ReLU) with the backward written out (module docstring).
 
-    ``LinearReLU(bf16).apply(x_0, w_0, x_1, w_1, …, b)``: x_i (P, K_i), w_i (N, K_i), b (N,) → y (P, N).
-    Gradients: ``g = dy·[y > 0]`` (P, N); ``dx_i = g @ w_i`` (P, K_i); ``dw_i = gᵀ @ x_i`` (N, K_i);
-    ``db = Σ_p g`` (N,). (At y = 0 the subgradient taken is 0, as Jittor's ReLU takes it.)
+    ``LinearReLU(bf16, relu).apply(x_0, w_0, x_1, w_1, …, b)``: x_i (P, K_i), w_i (N, K_i), b (N,) → y (P, N).
+    Gradients: ``g = dy·[y > 0]`` (P, N; without ``relu``: ``g = dy``); ``dx_i = g @ w_i`` (P, K_i);
+    ``dw_i = gᵀ @ x_i`` (N, K_i); ``db = Σ_p g`` (N,). (At y = 0 the subgradient taken is 0, as Jittor's ReLU
+    takes it.)
 
     ``bf16``: the three matmuls round their operands to bfloat16 (float32 accumulation, float32 outputs, the
     parameters and everything else stay float32); only where :func:`bf16_available`.
     """
 
-    def __init__(self, bf16: bool = False):
+    def __init__(self, bf16: bool = False, relu: bool = True):
         super().__init__()
-        self.bf16 = bf16
+        self.bf16, self.relu = bf16, relu
 
     def execute(self, *inputs: jt.Var) -> jt.Var:
         terms = [(inputs[i], inputs[i + 1]) for i in range(0, len(inputs) - 1, 2)]
         bias = inputs[-1]
+        self.one_op = self.bf16 or fused_available()
         if self.bf16:
-            y = _raw(terms, bias, relu=True, bf16=True)
+            y, kept = _raw_bf16(terms, bias, self.relu)  # the backward's dw_i uses the rounded x_i of the forward
         else:
             with jt.no_grad():
-                y = fused_linear(terms, bias, relu=True)
+                y = fused_linear(terms, bias, relu=self.relu)
             if y is None:
-                y = _plain_linear(terms, bias, relu=True)
-        self.saved = (terms, y)
+                y = _plain_linear(terms, bias, relu=self.relu)
+            kept = [x for x, _ in terms]
+        self.saved = (kept, [w for _, w in terms], y if self.relu else None)
         return y
 
     def grad(self, dy: jt.Var) -> list[jt.Var]:
-        terms, y = self.saved
+        xs, ws, y = self.saved
         self.saved = None
-        g = dy * (y > 0.0)
-        grads = []
-        for x, w in terms:
-            if self.bf16:
-                grads += [_grad_input(g, w, True), _grad_weight(g, x, True)]
-            else:
-                grads += [jt.matmul(g, w), _matmul_transpose_a(g, x)]
-        grads.append(g.sum(0))
-        return grads
+        if self.one_op:  # oneDNN: the whole backward as one op
+            dxs, dws, db = _backward(dy, y, xs, ws, self.bf16)
+        else:
+            g = dy if y is None else dy * (y > 0.0)
+            dxs, dws, db = [jt.matmul(g, w) for w in ws], [_matmul_transpose_a(g, x) for x in xs], g.sum(0)
+        return [v for pair in zip(dxs, dws) for v in pair] + [db]
 
 
 class ReLU(jt.Function):
@@ -298,16 +386,23 @@ def relu(x: jt.Var) -> jt.Var:
     return ReLU.apply(x)
 
 
-def linear_relu(terms: list[tuple[jt.Var, jt.Var]], bias: jt.Var, bf16: bool = False) -> jt.Var:
-    """``relu(Σ_i x_i @ w_iᵀ + b)``: (P, N) from pairs (x_i (P, K_i), w_i (N, K_i)) and b (N,).
+def linear_relu(terms: list[tuple[jt.Var, jt.Var]], bias: jt.Var, bf16: bool = False, relu: bool = True) -> jt.Var:
+    """``relu(Σ_i x_i @ w_iᵀ + b)`` (``relu=False``: without the ReLU, see :func:`linear`): (P, N) from pairs
+    (x_i (P, K_i), w_i (N, K_i)) and b (N,).
 
     Inference: the fused oneDNN op where it applies, else plain ops. Training: :class:`LinearReLU` (lean
     backward), unless ``JNEUSAMPLE_FUSED_LINEAR=0`` asks for Jittor's own ops throughout.
     """
     if jt.flags.no_grad:
-        fused = fused_linear(terms, bias, relu=True)
-        return fused if fused is not None else _plain_linear(terms, bias, relu=True)
+        fused = fused_linear(terms, bias, relu=relu)
+        return fused if fused is not None else _plain_linear(terms, bias, relu=relu)
     if os.environ.get("JNEUSAMPLE_FUSED_LINEAR", "1") == "0":
-        return _plain_linear(terms, bias, relu=True)
+        return _plain_linear(terms, bias, relu=relu)
     bf16 = bf16 and not jt.flags.use_cuda and bf16_available()
-    return LinearReLU(bf16)(*[v for pair in terms for v in pair], bias)
+    return LinearReLU(bf16, relu)(*[v for pair in terms for v in pair], bias)
+
+
+def linear(terms: list[tuple[jt.Var, jt.Var]], bias: jt.Var, bf16: bool = False) -> jt.Var:
+    """``Σ_i x_i @ w_iᵀ + b`` (no activation): :func:`linear_relu` without the ReLU (its forward and lean
+    backward as single oneDNN ops where they apply)."""
+    return linear_relu(terms, bias, bf16=bf16, relu=False)

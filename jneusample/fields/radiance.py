@@ -5,7 +5,7 @@ from ..backend import jt  # noqa: F401  (configures Jittor before it is imported
 from jittor import nn  # noqa: E402
 
 from .encoding import block_order, encoded_dims, positional_encoding, positional_encoding_blocks
-from .fused import relu
+from .fused import linear, relu
 from .mlp import SkipMLP
 
 
@@ -44,7 +44,6 @@ class RadianceField(nn.Module):
         rays, n_points = points.shape[0], points.shape[1]
         encoded = positional_encoding_blocks(points.reshape([rays * n_points, 3]), self.position_freqs)
         h = self.trunk(encoded, input_columns=jt.array(block_order(self.position_freqs)))
-        density = self.density_out(h).reshape([rays, n_points])
         weight = self.color_hidden.weight  # (width/2, width + view dims): feature part first
         feature_weight = weight[:, : self.width]
         # [W_f h + b_f, γ(d)] @ W_c = h @ (W_cf W_f)ᵀ + (W_cf b_f + b_c + γ(d) @ W_cd): per point, then per ray
@@ -52,7 +51,12 @@ class RadianceField(nn.Module):
         per_ray = nn.matmul_transpose(positional_encoding(view_dirs, self.view_freqs), weight[:, self.width:])
         per_ray = per_ray + self.color_hidden.bias + nn.matmul_transpose(
             self.feature_out.bias.unsqueeze(0), feature_weight)  # (R, width/2)
-        hidden = nn.matmul_transpose(h, fused_weight).reshape([rays, n_points, -1])
-        hidden = relu(hidden + per_ray.unsqueeze(1))
+        # Both per-point products of h as one matmul, h @ [W_cf W_f; w_σ]ᵀ + [0; b_σ]: h is read once, and the
+        # backward's dh is one product instead of two (the density's alone is an outer product, K = 1).
+        heads = linear([(h, jt.concat([fused_weight, self.density_out.weight], 0))],
+                       jt.concat([jt.zeros(self.width // 2), self.density_out.bias], 0),
+                       bf16=self.trunk.bf16_training)  # (R·N, width/2 + 1)
+        density = heads[:, self.width // 2].reshape([rays, n_points])
+        hidden = relu(heads[:, : self.width // 2].reshape([rays, n_points, -1]) + per_ray.unsqueeze(1))
         color = jt.sigmoid(self.color_out(hidden.reshape([rays * n_points, -1]))).reshape([rays, n_points, 3])
         return density, color

@@ -1,6 +1,7 @@
 """benchmarks/any_n.py: the plan of commands (dry run) and the whole pipeline in its tiny mode."""
 import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -24,6 +25,19 @@ def test_dry_run_plans_one_any_n_model_and_one_dedicated_model_per_n(capsys):
         assert f"--run /tmp/any_n/fern/any --samples {n}" in out
         assert f"--out /tmp/any_n/fern/dedicated-n{n} --set model.n_samples={n}" in out
     assert out.count("--max-minutes 7 ") == 4 and "lego" not in out
+    # the paper's route to a smaller N: a parent for M − E minutes, extracted for E (a quarter by default)
+    assert "--max-minutes 5.25 --out /tmp/any_n/fern/parent-n32 --set model.n_samples=32" in out
+    for n in (8, 24):
+        assert (f"extract --run /tmp/any_n/fern/parent-n32 --samples {n} --max-minutes 1.75 --steps 1000000 "
+                f"--out /tmp/any_n/fern/extracted-n{n}") in out
+    assert "extracted-n32" not in out
+
+
+def test_dry_run_without_extraction(capsys):
+    bench = _module()
+    assert bench.main(["--dry-run", "--scenes", "lego", "--minutes", "4", "--extract-minutes", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "extract " not in out and "parent-n" not in out
 
 
 def test_tiny_mode_runs_the_pipeline(tmp_path):
@@ -33,5 +47,14 @@ def test_tiny_mode_runs_the_pipeline(tmp_path):
     assert sorted(demo["any"]["by_n"]) == sorted(demo["dedicated"]) == ["4", "8"]
     assert demo["any"]["steps"] == 4 and all(row["steps"] == 4 for row in demo["dedicated"].values())
     assert set(demo["psnr_any_minus_dedicated"]) == {"4", "8"}
+    assert sorted(demo["parent"]) == ["8"] and sorted(demo["extracted"]) == ["4"]
+    assert demo["parent"]["8"]["steps"] == 2 and demo["extracted"]["4"]["steps"] == 2
+    best = max(demo["dedicated"]["4"]["psnr"], demo["extracted"]["4"]["psnr"])
+    assert demo["psnr_any_minus_best_dedicated"]["4"] == demo["any"]["by_n"]["4"]["psnr"] - best
+    plot = subprocess.run([sys.executable, str(REPO / "benchmarks" / "plot_any_n.py"), "--results",
+                           str(tmp_path / "any_n.json"), "--out", str(tmp_path / "any_n.png")],
+                          capture_output=True, text=True)
+    assert plot.returncode == 0, plot.stderr
+    assert (tmp_path / "any_n.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not (REPO / "benchmarks" / "results" / "any_n.json").exists() or "demo" not in json.loads(
         (REPO / "benchmarks" / "results" / "any_n.json").read_text())["scenes"]

@@ -130,3 +130,19 @@ def test_bf16_linear_relu_is_within_bfloat16_rounding(n_terms):
     want = [m for x, w in zip(xs, ws) for m in (g @ w, g.T @ x)] + [g.sum(0)]
     for got_grad, want_grad in zip(got, want):
         np.testing.assert_allclose(got_grad.numpy(), want_grad, atol=0.01 * np.abs(want_grad).max())
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_linear_without_relu_gradients(bf16):
+    """``linear`` (the radiance field's density + colour heads): y = x wᵀ + b, dx = dy w, dw = dyᵀ x, db = Σ dy."""
+    if bf16 and not (fused._enabled_here() and fused.bf16_available()):
+        pytest.skip("bfloat16 matmuls need Jittor's oneDNN with bfloat16 support on the CPU")
+    (x,), (w,), b, dy = _random_layer(1, seed=7)
+    xv, wv, bv = jt.array(x), jt.array(w), jt.array(b)
+    y = fused.linear([(xv, wv)], bv, bf16=bf16)
+    got = jt.grad((y * jt.array(dy)).sum(), [xv, wv, bv])
+    tolerance = 0.01 if bf16 else 1e-5
+    want_y = x @ w.T + b
+    np.testing.assert_allclose(y.numpy(), want_y, atol=tolerance * np.abs(want_y).max())
+    for got_grad, want_grad in zip(got, [dy @ w, dy.T @ x, dy.sum(0)]):
+        np.testing.assert_allclose(got_grad.numpy(), want_grad, atol=tolerance * np.abs(want_grad).max())

@@ -136,6 +136,7 @@ def test_training_steps_draw_n_from_the_choices_reproducibly():
     assert model(batch, training)["z"].shape == [5, drawn[3]]
     assert model(batch, RenderSettings(2.0, 6.0, True))["z"].shape == [5, 8]  # rendering: model.n_samples
     assert model.points_per_ray == 8
+    assert model.training_points_per_ray == drawn[3]  # what the training log's points/s counts
 
 
 def test_jitter_moves_training_samples_off_the_bin_centres():
