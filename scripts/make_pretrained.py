@@ -9,7 +9,8 @@ Steps (each a `jneusample` command, printed before it runs):
 1. `demo` → pretrained/demo
 2. lego x8, `train --preset cpu --max-minutes 20` (through benchmarks/learn_fast.py, which records it in
    benchmarks/results/learn_fast.json), `eval --skip 8 --lpips vgg,alex` → pretrained/lego-x8-cpu-n32
-3. `extract --samples N/3` from it (the paper's 192 → 64 ratio), `eval` → pretrained/lego-x8-cpu-n11
+3. `extract --samples N/3` from it (the paper's 192 → 64 ratio; the cpu preset's distilled extraction),
+   `eval` → pretrained/lego-x8-cpu-n11
 4. fern x8, the same (recorded likewise), `eval --lpips vgg,alex` → pretrained/fern-x8-cpu-n32
 Packaging (`scripts/package_pretrained.py`) keeps model-only checkpoints, configs, metrics and eval reports, and
 records the data and parent paths relative to the repository root, in config.json and checkpoint alike.
@@ -23,6 +24,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from jneusample.config import preset  # noqa: E402  (no Jittor: config only)
 SHARED = "../shared/data"
 
 
@@ -91,8 +94,11 @@ def main() -> int:
         n_e = max(2, round(n / 3))
         child = runs / f"lego-x8-cpu-n{n_e}"
         if not trained(child):
+            # the cpu preset's extraction (a parent's config may predate these fields, which then mean the port's)
+            extraction = preset("cpu").extract
             jns("extract", "--run", str(lego), "--samples", str(n_e), "--max-minutes", str(args.extract_minutes),
-                "--out", str(child), "--no-progress")
+                "--out", str(child), "--no-progress", "--set", f"extract.head_init={extraction.head_init}",
+                "--set", f"extract.distill={extraction.distill}")
         if not evaluated(child):
             jns("eval", "--run", str(child), "--skip", "8", "--lpips", "vgg,alex", "--no-progress")
         package(child, f"lego-x8-cpu-n{n_e}", data_as=lego_data, parent_as=f"pretrained/lego-x8-cpu-n{n}")
