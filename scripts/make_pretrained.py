@@ -94,11 +94,13 @@ def main() -> int:
         n_e = max(2, round(n / 3))
         child = runs / f"lego-x8-cpu-n{n_e}"
         if not trained(child):
-            # the cpu preset's extraction (a parent's config may predate these fields, which then mean the port's)
+            # the cpu preset's extraction (a parent's config may predate these fields, which then mean the port's):
+            # its extract.steps on a steps schedule, as benchmarks/extraction_distill.py measured it (reproducible;
+            # --max-minutes only caps the run)
             extraction = preset("cpu").extract
             jns("extract", "--run", str(lego), "--samples", str(n_e), "--max-minutes", str(args.extract_minutes),
                 "--out", str(child), "--no-progress", "--set", f"extract.head_init={extraction.head_init}",
-                "--set", f"extract.distill={extraction.distill}")
+                "--set", f"extract.distill={extraction.distill}", "--set", "train.schedule=steps")
         if not evaluated(child):
             jns("eval", "--run", str(child), "--skip", "8", "--lpips", "vgg,alex", "--no-progress")
         package(child, f"lego-x8-cpu-n{n_e}", data_as=lego_data, parent_as=f"pretrained/lego-x8-cpu-n{n}")
