@@ -17,8 +17,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 from common import RESULTS, write_result  # noqa: E402
@@ -31,7 +29,6 @@ def measure(run_dir: Path) -> dict:
     from jneusample.backend import jt
     from jneusample.data import load_scene
     from jneusample.data.batches import RayBatcher
-    from jneusample.fields.encoding import positional_encoding
     from jneusample.runs import load_run, read_scene_info
 
     run = load_run(run_dir)
@@ -45,9 +42,7 @@ def measure(run_dir: Path) -> dict:
         origins = jt.array(batch.origins)
         directions = jt.array(batch.directions)
         unit_dirs = directions / jt.sqrt((directions * directions).sum(-1, keepdims=True))
-        features = jt.concat([positional_encoding(origins, field.origin_freqs),
-                              positional_encoding(unit_dirs, field.direction_freqs)], dim=-1)
-        hidden = field.trunk(features).numpy()
+        hidden = field.trunk_features(origins, unit_dirs).numpy()
         t = field.unit_samples(origins, unit_dirs).numpy()
     alive = int((hidden > 0).any(axis=0).sum())
     return {"run": str(run_dir), "step": run.step, "rays": RAYS, "trunk_features": int(hidden.shape[1]),

@@ -61,17 +61,21 @@ class NeuSample(Model):
         """Render with N = ``n`` (quantile head only; the paper head's N is its width: a one-line InputError)."""
         self.sample_field.set_samples(n)
 
+    def _split_parameters(self) -> tuple[list, list]:
+        """(sample-field parameters, all the others): every parameter in exactly one of the two."""
+        field = list(self.sample_field.parameters())
+        in_field = {id(p) for p in field}
+        return field, [p for p in self.parameters() if id(p) not in in_field]
+
     def param_groups(self, config: Config) -> list[ParamGroup]:
         """Training with ``train.sample_field_lr_scale`` ≠ 1: two groups, the radiance field (first: its rate is
         the one the log shows) and the sample field at the scaled rates; otherwise the base class's one group."""
         train = config.train
         if config.extract.parent or train.sample_field_lr_scale == 1.0:
             return super().param_groups(config)
-        field = list(self.sample_field.parameters())
-        in_field = {id(p) for p in field}
+        field, rest = self._split_parameters()
         scale = train.sample_field_lr_scale
-        return [ParamGroup("radiance_field", [p for p in self.parameters() if id(p) not in in_field],
-                           warmup_linear_decay(train.lr, train.lr_final, train.warmup_fraction)),
+        return [ParamGroup("radiance_field", rest, warmup_linear_decay(train.lr, train.lr_final, train.warmup_fraction)),
                 ParamGroup("sample_field", field,
                            warmup_linear_decay(train.lr * scale, train.lr_final * scale, train.warmup_fraction))]
 
@@ -115,10 +119,9 @@ class NeuSample(Model):
     def extraction_param_groups(self, config: Config) -> list[ParamGroup]:
         """Sample field and radiance field at constant rates, every parameter in exactly one group (the
         reference port put the sample-field trunk in both)."""
-        sample_ids = {id(p) for p in self.sample_field.parameters()}
-        rest = [p for p in self.parameters() if id(p) not in sample_ids]
+        field, rest = self._split_parameters()
         return [
-            ParamGroup("sample_field", list(self.sample_field.parameters()), constant(config.extract.sample_field_lr)),
+            ParamGroup("sample_field", field, constant(config.extract.sample_field_lr)),
             ParamGroup("radiance_field", rest, constant(config.extract.radiance_lr)),
         ]
 

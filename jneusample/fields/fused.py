@@ -40,12 +40,14 @@ _HEADER = r"""#include <dnnl.h>
 #include <vector>
 
 // float32 → bfloat16 (its upper 16 bits), rounding to nearest even (finite inputs)
+static inline uint16_t jns_bf16(float v) {
+    uint32_t bits;
+    std::memcpy(&bits, &v, 4);
+    return (uint16_t)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+}
+
 __attribute__((optimize("O3"))) static void jns_to_bf16(const float* src, uint16_t* dst, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        uint32_t bits;
-        std::memcpy(&bits, src + i, 4);
-        dst[i] = (uint16_t)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
-    }
+    for (size_t i = 0; i < n; i++) dst[i] = jns_bf16(src[i]);
 }
 
 // One streaming pass over a layer's output gradient: g = dy·[y > 0] (a ReLU layer; y = nullptr: no ReLU, g = dy)
@@ -61,9 +63,7 @@ __attribute__((optimize("O3"))) static void jns_relu_grad(const float* dy, const
             for (size_t c = 0; c < cols; c++) {
                 const float v = (!y || y_r[c] > 0.f) ? dy_r[c] : 0.f;
                 db[c] += v;
-                uint32_t bits;
-                std::memcpy(&bits, &v, 4);
-                g_r[c] = (uint16_t)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+                g_r[c] = jns_bf16(v);
             }
         } else {
             float* g_r = g + r * cols;

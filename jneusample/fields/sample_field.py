@@ -132,6 +132,12 @@ class SampleField(nn.Module):
             raise InputError(f"samples per ray must be at least 2, got {n_samples}")
         self.n_samples = int(n_samples)
 
+    def trunk_features(self, origins: jt.Var, unit_dirs: jt.Var) -> jt.Var:
+        """The trunk's output (R, width) for rays (origins, unit_dirs (R, 3)): what the head reads."""
+        features = jt.concat([positional_encoding(origins, self.origin_freqs),
+                              positional_encoding(unit_dirs, self.direction_freqs)], dim=-1)
+        return self.trunk(features)
+
     def unit_samples(self, origins: jt.Var, unit_dirs: jt.Var, n_samples: int | None = None,
                      jitter: bool = False) -> jt.Var:
         """Sorted samples t ∈ [0, 1]: origins, unit_dirs (R, 3) → (R, N), ascending along each ray.
@@ -139,9 +145,7 @@ class SampleField(nn.Module):
         ``n_samples`` (quantile head; default the field's N) and ``jitter`` (quantile head: random levels, see
         :func:`quantile_levels`) are ignored by the paper head, which has neither.
         """
-        features = jt.concat([positional_encoding(origins, self.origin_freqs),
-                              positional_encoding(unit_dirs, self.direction_freqs)], dim=-1)
-        out = self.head(self.trunk(features))
+        out = self.head(self.trunk_features(origins, unit_dirs))
         if self.any_n:
             levels = quantile_levels(out.shape[0], n_samples or self.n_samples, jitter)
             return histogram_quantiles(out, levels)
