@@ -5,78 +5,18 @@ Every number the README or docs quote comes from a JSON file under ``benchmarks/
 """
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import math
 import os
-import platform
-import shlex
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def machine_info() -> dict[str, Any]:
-    """CPU model, usable cores, memory, OS, Python, Jittor version (without importing Jittor)."""
-    try:
-        mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError):
-        mem_gib = float("nan")
-    try:
-        from importlib.metadata import version
-
-        jittor = version("jittor")
-    except Exception:  # noqa: BLE001 (a report field, never fatal)
-        jittor = "not installed"
-    flags = ""
-    try:
-        flags = next(l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("flags"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu_model": cpu_model(), "cores": len(os.sched_getaffinity(0)), "memory_gib": round(mem_gib, 1),
-            "avx512_bf16": "avx512_bf16" in flags, "platform": platform.platform(),
-            "python": platform.python_version(), "jittor": jittor}
-
-
-class LoadMonitor:
-    """Samples the 1-minute load average every ``interval`` seconds in a background thread (min/mean/max)."""
-
-    def __init__(self, interval: float = 10.0):
-        self.interval, self.samples = interval, []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.samples.append(os.getloadavg()[0])
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> "LoadMonitor":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.samples.append(os.getloadavg()[0])
-
-    def summary(self) -> dict[str, float]:
-        s = self.samples or [os.getloadavg()[0]]
-        return {"min": round(min(s), 2), "mean": round(sum(s) / len(s), 2), "max": round(max(s), 2)}
+if str(REPO) not in sys.path:
+    sys.path.insert(1, str(REPO))
+from jneusample.provenance import LoadMonitor, cpu_model, machine_info, run_record  # noqa: E402,F401
 
 
 def strict(value: Any) -> Any:
@@ -92,9 +32,7 @@ def strict(value: Any) -> Any:
 
 def write_result(name: str, payload: dict[str, Any], results_dir: Path | None = None) -> Path:
     """Write ``results_dir/name.json`` (default benchmarks/results/) with date, command and machine added."""
-    record = {"date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-              "command": " ".join(shlex.quote(a) for a in [Path(sys.executable).name] + sys.argv),
-              "machine": machine_info(), **payload}
+    record = {**run_record(), **payload}
     directory = Path(results_dir) if results_dir else RESULTS
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.json"

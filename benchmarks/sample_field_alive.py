@@ -7,7 +7,9 @@ For each run (latest checkpoint), the sample field maps 4096 training rays (a fi
 Reported: how many of the trunk's last-layer features are non-zero on at least one ray ("alive": a ReLU that is
 zero on every ray passes no gradient and no information about the ray), and the standard deviation across rays
 of each sample's position t ∈ [0, 1] (mean over the N samples). A field whose features are all dead puts the
-same N positions on every ray: a learnt global placement, not a per-ray one. Rows are merged by label into
+same N positions on every ray: a learnt global placement, not a per-ray one. Also the share of samples within
+1e-3 of the ray's ends and each sample's mean position: a field whose sigmoid outputs saturated ("collapsed")
+has most samples at t = 0 or 1. Rows are merged by label into
 ``benchmarks/results/sample_field_alive.json``.
 """
 from __future__ import annotations
@@ -30,6 +32,7 @@ def measure(run_dir: Path) -> dict:
     from jneusample.data import load_scene
     from jneusample.data.batches import RayBatcher
     from jneusample.runs import load_run, read_scene_info
+    from jneusample.collapse import samples_at_ends
 
     run = load_run(run_dir)
     info = read_scene_info(run_dir)
@@ -47,6 +50,7 @@ def measure(run_dir: Path) -> dict:
     alive = int((hidden > 0).any(axis=0).sum())
     return {"run": str(run_dir), "step": run.step, "rays": RAYS, "trunk_features": int(hidden.shape[1]),
             "alive_features": alive, "sample_std_across_rays": float(t.std(axis=0).mean()),
+            "samples_at_ends": samples_at_ends(t, 0.0, 1.0), "mean_t": [round(float(v), 4) for v in t.mean(axis=0)],
             "sample_field_init": run.config.model.sample_field_init,
             "sample_field_head": run.config.model.sample_field_head}
 
@@ -66,8 +70,9 @@ def main() -> int:
         label = args.name[index] if args.name else Path(run).name
         rows[label] = measure(Path(run))
         print(label, json.dumps(rows[label]), flush=True)
-    write_result(NAME, {"what": "alive sample-field trunk features (non-zero on some of 4096 training rays) and "
-                                "the std across rays of the sample positions t, per trained run", "runs": rows},
+    write_result(NAME, {"what": "alive sample-field trunk features (non-zero on some of 4096 training rays), the "
+                                "std across rays of the sample positions t and the share of samples at the ray's "
+                                "ends, per trained run", "runs": rows},
                  results_dir)
     return 0
 

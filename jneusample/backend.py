@@ -15,7 +15,7 @@ the choices below are made exactly once, before Jittor's own import-time set-up 
   forced-include header maps them (:func:`_cuda13_compat_flags`). Details: ``docs/performance.md``.
 * **TF32.** ``JNEUSAMPLE_TF32=1`` lets cuBLAS use TF32 tensor cores for float32 matmuls on CUDA (Jittor's
   ``use_tensorcore`` flag; off by default; :data:`TF32` says whether it is on).
-* **oneDNN.** Jittor's CPU matmul is ~25x faster with oneDNN, which Jittor downloads at first use; offline
+* **oneDNN.** Jittor's CPU matmul is many times faster with oneDNN, which Jittor downloads at first use; offline
   that fails. We point Jittor at Debian's ``libdnnl`` through the cache folder layout it looks for, so it never
   attempts a download. Without ``libdnnl`` we warn once and fall back.
 * **Noise.** Jittor's info logs (compile progress, banner) are silenced unless ``JNEUSAMPLE_VERBOSE=1``.
@@ -60,9 +60,10 @@ TF32 = False
 
 # Render chunks on CUDA (see render_chunk_points).
 BYTES_PER_CHUNK_POINT = 3700
-"""Memory per MLP point of a render chunk, bytes: the 3.6 KiB measured on the CPU (peak host memory
-≈ 90 MiB + 3.6 KiB per chunk point, N=192, paper widths; docs/performance.md). Assumed for the GPU until
-``benchmarks/gpu_check.py`` measures it there."""
+"""Memory per MLP point of a render chunk assumed on the GPU, bytes. On the CPU a render's peak host memory is
+≈ 150 MiB + 2.75 KB per chunk point (N=192, paper widths; ``python benchmarks/render_memory.py``,
+``benchmarks/results/render_memory.json``); 3700 keeps a third in reserve until ``benchmarks/gpu_check.py``
+measures it on a GPU."""
 CUDA_MEMORY_FRACTION = 0.5
 """Share of the free device memory (at the first call) one render chunk may use."""
 CUDA_CHUNK_POINTS_MAX = 1 << 22
@@ -152,7 +153,7 @@ def _configure() -> None:
         os.environ["use_mkl"] = "0"
         if not use_gpu:
             print(
-                "warning: oneDNN (Debian package libdnnl-dev) not found; Jittor's CPU matmul is ~25x slower "
+                "warning: oneDNN (Debian package libdnnl-dev) not found; Jittor's CPU matmul is many times slower "
                 "without it. Install it with: apt-get install -y libdnnl-dev",
                 file=sys.stderr,
             )

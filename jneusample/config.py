@@ -95,9 +95,9 @@ class RenderConfig:
     last_interval: float = 2e10
     """Length given to the interval after the last sample (NeRF's 'infinity'; 2e10 as in the authors' code)."""
     chunk_points: int = 1 << 18
-    """Points per radiance-field chunk when rendering whole images (bounds memory). Measured on the CPU
-    (docs/performance.md): peak host memory ≈ 90 MiB + 3.6 KiB per chunk point, so 2^18 keeps an 800x800 render
-    near 1 GiB; smaller chunks were slower (per-chunk overhead), 2^19 needs ~2 GiB."""
+    """Points per radiance-field chunk when rendering whole images: it bounds memory (the peak grows linearly
+    with it; ``jneusample bench`` reports the peak host memory of a render), while much smaller chunks pay a
+    per-chunk overhead. On CUDA the renderer sizes chunks from free device memory instead."""
 
 
 @dataclass
@@ -117,6 +117,11 @@ class TrainConfig:
     sample_field_lr_scale: float = 1.0
     """NeuSample: the sample field's learning rate (peak and final) is train.lr (train.lr_final) times this; the
     radiance field keeps train.lr. 1 (the paper): one rate for the whole model, one optimizer group."""
+    reset_collapsed_sample_field: bool = False
+    """Every train.log_every steps, measure the share of the step's samples at the rays' near or far end
+    (within 1e-3 of the ray); above half, the sample field has collapsed (its sigmoid outputs saturated; it
+    would not recover), so put its head back at the uniform placement with fresh Adam moments, keep everything
+    else, log ``sample_field_reset`` in metrics.jsonl and go on. False (the paper): never."""
     bf16_matmuls: bool = False
     """Run the MLPs' training matmuls (forward and both backward products) with bfloat16 operands on CPUs with
     avx512_bf16 (oneDNN; float32 accumulation, float32 parameters and optimizer state); False, or where
@@ -252,10 +257,15 @@ def _cpu() -> Config:
     """Learns fast on 2 CPU cores: a recognisable 64x64 demo in 3 minutes, lego at 100x100 in 20 (docs/benchmarks.md).
 
     Half-width MLPs, 2 MPI ranks of 512 rays (one per core), and a time-based schedule: warm-up over the first
-    10 % of the budget to a peak rate 4x the paper's, then linear decay to a tenth of it at the end of
-    ``train.minutes`` (20; ``--max-minutes`` changes it), however many steps the machine makes. Measured levers
-    (each on the demo scene, lego and fern; docs/benchmarks.md, "Learning fast"): the peak rate, softplus
-    density, no density noise, rays across all views, N = 32 samples.
+    10 % of the budget to a peak rate 4x the paper's, then linear decay to a hundredth of it at the end of
+    ``train.minutes`` (20; ``--max-minutes`` changes it), however many steps the machine makes. The higher rate is
+    the radiance field's: the sample field keeps the paper's 5e-4 (at 4x its sigmoid outputs saturated on lego with
+    one seed in three: every sample at near or far, for good; at 5e-4 it still did on the demo scene with one seed
+    in three, so a collapsed field's head is also reset to the uniform placement). Training matmuls take bfloat16
+    operands where the CPU has avx512_bf16 (lego x8: 8.3 instead of 5.2 steps/s, the same PSNR per step). Measured levers
+    (each on the demo scene, lego and fern; docs/benchmarks.md, "Learning fast" and "Equal steps on all three
+    scenes"): the peak rate, the sample field's rate and reset, bfloat16, softplus density, no density noise, rays
+    across all views, N = 32 samples.
     """
     config = Config(preset="cpu")
     config.model.n_samples = 32
@@ -272,6 +282,9 @@ def _cpu() -> Config:
     config.train.batch_across_views = True
     config.train.lr = 2e-3
     config.train.lr_final = 2e-5
+    config.train.sample_field_lr_scale = 0.25  # the sample field at the paper's 5e-4
+    config.train.reset_collapsed_sample_field = True
+    config.train.bf16_matmuls = True  # where the CPU has avx512_bf16; float32 elsewhere (docs/performance.md)
     config.train.warmup_fraction = 0.1
     config.train.precrop_steps = 100
     config.train.checkpoint_every = 250

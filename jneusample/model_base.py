@@ -96,6 +96,12 @@ class Model(nn.Module, ABC):
         return [ParamGroup("all", list(self.parameters()),
                            warmup_linear_decay(train.lr, train.lr_final, train.warmup_fraction))]
 
+    def reset_collapsed_sampler(self) -> list:
+        """Put a learnt sampler that has collapsed (its samples at the rays' ends) back at its uniform start, in
+        place and alike on every rank; returns the parameters it reset (the trainer clears their optimizer
+        moments). A model without a learnt sampler (NeRF) has nothing to reset: ``[]``."""
+        return []
+
     def extraction_param_groups(self, config: Config) -> list[ParamGroup]:
         """Optimizer groups of an extraction run (only for models that :attr:`supports_extraction`)."""
         raise InputError(f"{type(self).__name__} does not support sample field extraction")

@@ -125,6 +125,11 @@ class NeuSample(Model):
             ParamGroup("radiance_field", rest, constant(config.extract.radiance_lr)),
         ]
 
+    def reset_collapsed_sampler(self) -> list:
+        """The sample field's head back at the uniform placement (:meth:`SampleField.reset_head`); the trunk and
+        the radiance field keep what they learnt."""
+        return self.sample_field.reset_head()
+
     def prepare_extraction(self, n_samples: int) -> None:
         """Keep the sample-field trunk and the radiance field; a fresh width → ``n_samples`` head."""
         self.sample_field.replace_head(n_samples)

@@ -72,6 +72,19 @@ def set_learning_rates(optimizer, groups: list[ParamGroup], progress: float) -> 
     return rates
 
 
+def clear_moments(optimizer, params: list) -> int:
+    """Zero Adam's moment buffers of ``params`` (after their values were reset); returns how many were found."""
+    wanted = {id(p) for p in params}
+    found = 0
+    for pg in optimizer.param_groups:
+        for param, m, v in zip(pg["params"], pg["m"], pg["values"]):
+            if id(param) in wanted:
+                m.assign(jt.zeros_like(m))
+                v.assign(jt.zeros_like(v))
+                found += 1
+    return found
+
+
 def optimizer_state(optimizer) -> dict[str, Any]:
     """Adam's step count and moment buffers as NumPy arrays."""
     return {

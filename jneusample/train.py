@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import backend, distributed, runguard
+from . import backend, collapse, distributed, runguard
 from .backend import jt
 from .checkpoint import checkpoint_dir, load_checkpoint, load_model_state, model_state, save_checkpoint
 from .config import Config
@@ -44,27 +44,34 @@ def validate(model, scene: Scene, config: Config) -> dict[str, float]:
     """Mean PSNR over a few validation views (the val split, else test), on at most ``train.val_rays`` pixels
     of each (all of them when 0), so that validating a large image costs a bounded share of a time budget.
 
+    Also ``val_samples_at_ends``: the share of the rendered samples that lie within 1e-3 of the ray's length of
+    near or far (:func:`~jneusample.collapse.samples_at_ends`). A sample field whose sigmoid outputs saturated puts its samples there and
+    no longer learns (docs/benchmarks.md, "Equal steps on all three scenes"); a healthy field keeps this near 0.
+
     Under MPI the views are shared out among the ranks and the PSNRs gathered (collective: every rank calls it).
     """
     split = "val" if "val" in scene.splits else "test"
     views = scene.split(split)
     settings = render_settings(scene, config, training=False)
-    psnrs = []
+    psnrs, at_ends = [], []
     height, width = views.images.shape[1:3]
     pixels = validation_pixels(height, width, config.train.val_rays)
     for index in distributed.shard(validation_views(config.train.val_views, len(views))):
         if pixels is None:
-            image = render_image(model, scene, views.c2w[index], settings, config.render.chunk_points,
-                                 keep=("color",))
-            color, target = image["color"], views.images[index]
+            out = render_image(model, scene, views.c2w[index], settings, config.render.chunk_points,
+                               keep=("color", "z"))
+            target = views.images[index]
         else:
             rows, cols = pixels
             rays = scene_rays(scene, views.c2w[index], cols, rows)
-            color = render_rays(model, *rays, settings, config.render.chunk_points, keep=("color",))["color"]
+            out = render_rays(model, *rays, settings, config.render.chunk_points, keep=("color", "z"))
             target = views.images[index][rows, cols]
-        psnrs.append(psnr_from_mse(float(np.mean((color - target) ** 2)), max_db=120.0))
+        psnrs.append(psnr_from_mse(float(np.mean((out["color"] - target) ** 2)), max_db=120.0))
+        at_ends.append(collapse.samples_at_ends(out["z"], settings.near, settings.far))
     psnrs = sum(distributed.gather_objects(psnrs), [])
-    return {"val_psnr": float(np.mean(psnrs)), "val_views": len(psnrs), "val_split": split}
+    at_ends = sum(distributed.gather_objects(at_ends), [])
+    return {"val_psnr": float(np.mean(psnrs)), "val_views": len(psnrs), "val_split": split,
+            "val_samples_at_ends": float(np.mean(at_ends))}
 
 
 @dataclass
@@ -226,6 +233,13 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
             bar.update(1)
             bar.set_postfix(loss=f"{loss_value:.4f}", psnr=f"{train_psnr:.2f}",
                             rays_s=f"{effective_rays * timed_steps / max(elapsed, 1e-9):.0f}", refresh=False)
+        if train_cfg.reset_collapsed_sample_field and step % train_cfg.log_every == 0:
+            share = collapse.reset_if_collapsed(model, optimizer, outputs["z"], settings.near, settings.far)  # collective
+            if share is not None and is_root:
+                append_metrics(run_dir, {"step": step, "sample_field_reset": share})
+                print(f"note: step {step}: {share:.0%} of the samples lay at the rays' ends (the sample field had "
+                      "collapsed); its head is back at the uniform placement (train.reset_collapsed_sample_field)",
+                      file=sys.stderr, flush=True)
         if is_root and (step % train_cfg.log_every == 0 or step == train_cfg.steps):
             append_metrics(run_dir, {"step": step, "loss": loss_value, "psnr": train_psnr, "lr": rates[0],
                                      "points_per_sec": points_per_sec, "elapsed_s": time.time() - started,
@@ -256,6 +270,11 @@ def validation_record(model, scene, config, step, run_dir, is_root, elapsed: flo
     record = validate(model, scene, config)
     if is_root:
         append_metrics(run_dir, {"step": step, **record, "elapsed_s": elapsed})
+        if record["val_samples_at_ends"] > collapse.SAMPLES_AT_ENDS_WARNING and not config.train.reset_collapsed_sample_field:
+            print(f"warning: step {step}: {record['val_samples_at_ends']:.0%} of the validation samples lie at the "
+                  "ray's near or far end: the sample field has collapsed and will not recover; restart with "
+                  "train.reset_collapsed_sample_field=true or a lower train.sample_field_lr_scale "
+                  "(docs/benchmarks.md)", file=sys.stderr, flush=True)
     return record["val_psnr"]
 
 

@@ -80,7 +80,7 @@ def main() -> int:
         demo = runs / "demo"
         if not evaluated(demo, lpips=False):
             jns("demo", "--out", str(demo), "--no-progress")
-        package(demo, "demo")
+        package(demo, "demo", data_as="jneusample/assets/demo_scene")  # the shipped scene, from the repo root
     lego = runs / "lego-x8-cpu"
     if "lego" in steps:
         if not trained(lego):

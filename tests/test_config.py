@@ -14,6 +14,10 @@ def test_presets_and_overrides():
     paper = preset("paper")
     assert (paper.model.n_samples, paper.train.steps, paper.train.rays_per_step) == (192, 400_000, 4096)
     assert (paper.train.lr, paper.train.lr_final, paper.train.precrop_steps) == (5e-4, 5e-6, 1000)
+    assert paper.train.sample_field_lr_scale == 1.0
+    for name in ("cpu", "quick"):  # the higher peak rate is the radiance field's; the sample field keeps the paper's
+        fast = preset(name).train
+        assert fast.lr * fast.sample_field_lr_scale == pytest.approx(paper.train.lr)
 
 
 @pytest.mark.parametrize("item, message", [

@@ -1,4 +1,5 @@
 """Learning-rate schedules: warm-up + linear decay, over steps or over a time budget."""
+import numpy as np
 import pytest
 
 from jneusample.config import preset
@@ -31,3 +32,18 @@ def test_schedule_progress_by_steps_and_by_time():
     assert schedule_progress(config, 150, train_seconds=60.0) == pytest.approx(0.75)  # whichever is further
     assert schedule_progress(config, 10, train_seconds=1000.0) == 1.0
 
+
+
+def test_clear_moments_zeroes_only_the_given_parameters():
+    from jneusample.backend import jt
+    from jneusample.optim import clear_moments
+
+    a, b = jt.array([1.0, 2.0]), jt.array([3.0])
+    optimizer = jt.optim.Adam([a, b], lr=0.1)
+    optimizer.step((a * a).sum() + (b * b).sum())
+    before_b = [optimizer.param_groups[0]["m"][1].numpy().copy(), optimizer.param_groups[0]["values"][1].numpy().copy()]
+    assert clear_moments(optimizer, [a]) == 1
+    group = optimizer.param_groups[0]
+    assert not group["m"][0].numpy().any() and not group["values"][0].numpy().any()
+    assert np.array_equal(group["m"][1].numpy(), before_b[0]) and np.array_equal(group["values"][1].numpy(), before_b[1])
+    assert before_b[0].any()

@@ -147,3 +147,52 @@ def test_kill_minus_9_then_resume_loses_at_most_one_interval(tmp_path):
     assert list_checkpoints(run)[-1][0] == last_step + 7
     steps = [json.loads(l)["step"] for l in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps == sorted(steps) and len(steps) == len(set(steps))  # no duplicated log lines after resume
+
+
+def test_validation_records_samples_at_ends_and_warns_of_a_collapse(tmp_path, scene, monkeypatch, capsys):
+    import jneusample.collapse as collapse_module
+
+    settings = {"train.steps": 4, "train.validate_every": 2, "train.val_views": 1, "train.log_every": 2}
+    train(tiny(**settings), scene, tmp_path / "healthy", progress=False)
+    rows = [json.loads(l) for l in (tmp_path / "healthy" / "metrics.jsonl").read_text().splitlines()]
+    shares = [r["val_samples_at_ends"] for r in rows if "val_psnr" in r]
+    assert len(shares) == 2 and all(0.0 <= s < collapse_module.SAMPLES_AT_ENDS_WARNING for s in shares)
+    assert "collapsed" not in capsys.readouterr().err
+    monkeypatch.setattr(collapse_module, "SAMPLES_AT_ENDS_WARNING", -1.0)  # any share now counts as a collapse
+    train(tiny(**settings), scene, tmp_path / "warned", progress=False)
+    err = capsys.readouterr().err
+    assert err.count("the sample field has collapsed") == 2 and "step 2:" in err and "step 4:" in err
+
+
+def test_a_collapsed_sample_field_is_reset_and_training_goes_on(tmp_path, scene, monkeypatch, capsys):
+    """train.reset_collapsed_sample_field: a collapse (forced: any share counts) resets the head at each check
+    (every log_every steps), logs it, and a resume makes the same decisions (bit-exact)."""
+    import jneusample.collapse as collapse_module
+
+    monkeypatch.setattr(collapse_module, "SAMPLES_AT_ENDS_WARNING", -1.0)
+    settings = {"train.steps": 6, "train.log_every": 3, "train.checkpoint_every": 3, "train.validate_every": 0,
+                "train.reset_collapsed_sample_field": True}
+    train(tiny(**settings), scene, tmp_path / "once", progress=False)
+    rows = [json.loads(l) for l in (tmp_path / "once" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "sample_field_reset" in r] == [3, 6]
+    assert "its head is back at the uniform placement" in capsys.readouterr().err
+    head = _weights(tmp_path / "once")
+    weight = next(v for k, v in head.items() if k.startswith("sample_field.head") and k.endswith("weight"))
+    assert not weight.any()  # reset at the last step
+    train(tiny(**settings), scene, tmp_path / "twice", progress=False, stop_at=3)
+    train(tiny(**settings), scene, tmp_path / "twice", resume=True, progress=False)
+    a, b = _weights(tmp_path / "once"), _weights(tmp_path / "twice")
+    for name in a:
+        assert np.array_equal(a[name], b[name]), name
+
+
+def test_no_reset_without_a_collapse_or_without_a_learnt_sampler(tmp_path, scene, monkeypatch):
+    import jneusample.collapse as collapse_module
+
+    settings = {"train.steps": 4, "train.log_every": 2, "train.validate_every": 0,
+                "train.reset_collapsed_sample_field": True}
+    train(tiny(**settings), scene, tmp_path / "healthy", progress=False)  # the real threshold: a fresh field is fine
+    monkeypatch.setattr(collapse_module, "SAMPLES_AT_ENDS_WARNING", -1.0)
+    train(tiny(**{**settings, "model.kind": "nerf"}), scene, tmp_path / "nerf", progress=False)
+    for run in ("healthy", "nerf"):
+        assert "sample_field_reset" not in (tmp_path / run / "metrics.jsonl").read_text(), run

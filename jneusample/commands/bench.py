@@ -72,9 +72,13 @@ def run(args) -> int:
 
     # CPU: the paper preset's chunk; CUDA: sized from free device memory (backend.render_chunk_points)
     chunk_points = args.chunk_points or backend.render_chunk_points(preset("paper").render.chunk_points)
-    results = run_bench(names, args.height, args.width, args.repeats, chunk_points, args.train_steps,
-                        args.train_rays, progress=not args.no_progress, bands=args.bands)
-    results["tf32"] = backend.TF32
+    from ..provenance import LoadMonitor, run_record
+
+    record = run_record()
+    with LoadMonitor() as load:
+        results = run_bench(names, args.height, args.width, args.repeats, chunk_points, args.train_steps,
+                            args.train_rays, progress=not args.no_progress, bands=args.bands)
+    results = {**record, "load_average": load.summary(), **results, "tf32": backend.TF32}
     from ..fileio import dumps
 
     text = dumps(results, indent=2) + "\n"  # strict JSON: a non-finite number is written as null

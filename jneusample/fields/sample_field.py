@@ -122,6 +122,19 @@ class SampleField(nn.Module):
         self.n_samples = n_samples
         self.head = self.new_head(n_samples)
 
+    def reset_head(self) -> list[jt.Var]:
+        """Put the head, in place, back to the uniform placement with zero weights: every ray's samples at
+        (k + ½)/N (paper head: bias logit((k + ½)/N)) or the uniform histogram (quantile head: zero bias).
+        Deterministic (no random numbers), so every MPI rank resets alike. Returns the head's parameters."""
+        self.head.weight.assign(jt.zeros_like(self.head.weight))
+        if self.any_n:
+            bias = np.zeros(self.n_bins, dtype=np.float32)
+        else:
+            quantiles = (np.arange(self.n_samples, dtype=np.float64) + 0.5) / self.n_samples
+            bias = np.log(quantiles / (1.0 - quantiles)).astype(np.float32)
+        self.head.bias.assign(jt.array(bias))
+        return [self.head.weight, self.head.bias]
+
     def set_samples(self, n_samples: int) -> None:
         """Render with ``n_samples`` per ray from now on (quantile head only; the paper head's N is its width)."""
         if not self.any_n:

@@ -26,6 +26,10 @@ def test_tiny_bench_writes_the_json_shape(tmp_path, capsys):
     assert results["height"] == 8 and results["width"] == 6 and results["sgemm_gflops"] > 0
     assert set(results["models"]) == {"nerf", "neusample192", "neusample64"}
     assert results["peak_rss_mib"] > 0
+    # provenance: when, how and on what (every published number has it)
+    assert results["date"].startswith("20") and results["command"]  # this process: pytest
+    assert results["machine"]["cpu_model"] and results["machine"]["cores"] >= 1
+    assert 0 <= results["load_average"]["min"] <= results["load_average"]["max"]
     for name, entry in results["models"].items():
         for key in ("sec_per_image", "rays_per_sec", "points_per_sec", "gflops", "inf_cost", "flop_cost",
                     "train_points_per_sec"):

@@ -54,3 +54,18 @@ def test_replace_head_changes_the_number_of_samples():
     origins, directions = random_rays(4)
     unit = directions / np.linalg.norm(directions, axis=-1, keepdims=True)
     assert field(jt.array(origins), jt.array(unit), 0.0, 1.0).shape == [4, 5]
+
+
+@pytest.mark.parametrize("head", ["paper", "quantile"])
+def test_reset_head_puts_every_ray_back_at_the_uniform_placement(head):
+    """A collapsed field (samples at near and far) is reset to t_k = (k + ½)/N on every ray, deterministically."""
+    field = SampleField(n_samples=8, width=16, depth=2, origin_freqs=2, direction_freqs=2, head=head, n_bins=16)
+    field.head.bias.assign(jt.array(np.where(np.arange(field.head.bias.shape[0]) % 2 == 0, -30.0, 30.0)
+                                    .astype(np.float32)))
+    origins, directions = random_rays(20, seed=3)
+    unit = jt.array(directions / np.linalg.norm(directions, axis=-1, keepdims=True))
+    params = field.reset_head()
+    assert [p is q for p, q in zip(params, (field.head.weight, field.head.bias))] == [True, True]
+    assert not field.head.weight.numpy().any()
+    t = field.unit_samples(jt.array(origins), unit).numpy()
+    np.testing.assert_allclose(t, np.broadcast_to((np.arange(8) + 0.5) / 8, (20, 8)), atol=2e-6)
