@@ -262,10 +262,10 @@ def _cpu() -> Config:
     the radiance field's: the sample field keeps the paper's 5e-4 (at 4x its sigmoid outputs saturated on lego with
     one seed in three: every sample at near or far, for good; at 5e-4 it still did on the demo scene with one seed
     in three, so a collapsed field's head is also reset to the uniform placement). Training matmuls take bfloat16
-    operands where the CPU has avx512_bf16 (lego x8: 8.3 instead of 5.2 steps/s, the same PSNR per step). Measured levers
-    (each on the demo scene, lego and fern; docs/benchmarks.md, "Learning fast" and "Equal steps on all three
-    scenes"): the peak rate, the sample field's rate and reset, bfloat16, softplus density, no density noise, rays
-    across all views, N = 32 samples.
+    operands where the CPU has avx512_bf16 (lego x8: 8.3 instead of 5.2 steps/s, the same PSNR per step).
+    Measured levers (each on the demo scene, lego and fern; docs/benchmarks.md, "Learning fast" and "Equal steps
+    on all three scenes"): the peak rate, the sample field's rate and reset, bfloat16, softplus density, no density
+    noise, rays across all views, N = 32 samples.
     """
     config = Config(preset="cpu")
     config.model.n_samples = 32

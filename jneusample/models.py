@@ -15,7 +15,7 @@ from .backend import jt  # noqa: F401  (configures Jittor before it is imported)
 from .config import Config, ModelConfig, samples_choices
 from .distill import unit_positions
 from .fields.radiance import RadianceField
-from .fields.sample_field import SampleField
+from .fields.sample_field import SampleField, paper_head_bias
 from .model_base import Model, linear_flops, mse, radiance_flops
 from .model_registry import model_class
 from .optim import ParamGroup, constant, warmup_linear_decay
@@ -75,7 +75,8 @@ class NeuSample(Model):
             return super().param_groups(config)
         field, rest = self._split_parameters()
         scale = train.sample_field_lr_scale
-        return [ParamGroup("radiance_field", rest, warmup_linear_decay(train.lr, train.lr_final, train.warmup_fraction)),
+        return [ParamGroup("radiance_field", rest,
+                           warmup_linear_decay(train.lr, train.lr_final, train.warmup_fraction)),
                 ParamGroup("sample_field", field,
                            warmup_linear_decay(train.lr * scale, train.lr_final * scale, train.warmup_fraction))]
 
@@ -143,7 +144,7 @@ class NeuSample(Model):
         if field.any_n:
             return
         t = np.clip(unit_positions(np.asarray(z, np.float64), near, far, field.inverse_depth), 1e-3, 1.0 - 1e-3)
-        field.head.bias.assign(jt.array(np.log(t / (1.0 - t)).astype(np.float32)))
+        field.head.bias.assign(paper_head_bias(t))
 
 
 def build_model(config: ModelConfig) -> Model:

@@ -45,8 +45,9 @@ def validate(model, scene: Scene, config: Config) -> dict[str, float]:
     of each (all of them when 0), so that validating a large image costs a bounded share of a time budget.
 
     Also ``val_samples_at_ends``: the share of the rendered samples that lie within 1e-3 of the ray's length of
-    near or far (:func:`~jneusample.collapse.samples_at_ends`). A sample field whose sigmoid outputs saturated puts its samples there and
-    no longer learns (docs/benchmarks.md, "Equal steps on all three scenes"); a healthy field keeps this near 0.
+    near or far (:func:`~jneusample.collapse.samples_at_ends`). A sample field whose sigmoid outputs saturated
+    puts its samples there and no longer learns (docs/benchmarks.md, "Equal steps on all three scenes"); a healthy
+    field keeps this near 0.
 
     Under MPI the views are shared out among the ranks and the PSNRs gathered (collective: every rank calls it).
     """
@@ -234,7 +235,8 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
             bar.set_postfix(loss=f"{loss_value:.4f}", psnr=f"{train_psnr:.2f}",
                             rays_s=f"{effective_rays * timed_steps / max(elapsed, 1e-9):.0f}", refresh=False)
         if train_cfg.reset_collapsed_sample_field and step % train_cfg.log_every == 0:
-            share = collapse.reset_if_collapsed(model, optimizer, outputs["z"], settings.near, settings.far)  # collective
+            # collective: every rank checks at the same step
+            share = collapse.reset_if_collapsed(model, optimizer, outputs["z"], settings.near, settings.far)
             if share is not None and is_root:
                 append_metrics(run_dir, {"step": step, "sample_field_reset": share})
                 print(f"note: step {step}: {share:.0%} of the samples lay at the rays' ends (the sample field had "
@@ -270,7 +272,8 @@ def validation_record(model, scene, config, step, run_dir, is_root, elapsed: flo
     record = validate(model, scene, config)
     if is_root:
         append_metrics(run_dir, {"step": step, **record, "elapsed_s": elapsed})
-        if record["val_samples_at_ends"] > collapse.SAMPLES_AT_ENDS_WARNING and not config.train.reset_collapsed_sample_field:
+        collapsed = record["val_samples_at_ends"] > collapse.SAMPLES_AT_ENDS_WARNING
+        if collapsed and not config.train.reset_collapsed_sample_field:
             print(f"warning: step {step}: {record['val_samples_at_ends']:.0%} of the validation samples lie at the "
                   "ray's near or far end: the sample field has collapsed and will not recover; restart with "
                   "train.reset_collapsed_sample_field=true or a lower train.sample_field_lr_scale "

@@ -56,6 +56,13 @@ def histogram_quantiles(logits: jt.Var, levels: jt.Var, floor: float = QUANTILE_
                                       min_step=0.5 * floor / bins)
 
 
+def paper_head_bias(t: np.ndarray) -> jt.Var:
+    """The paper head's bias that, with zero (or small) weights, puts its N outputs at t ∈ (0, 1)ᴺ: logit(t),
+    float32 (the uniform start, an extraction's start, the reset of a collapsed head)."""
+    t = np.asarray(t, dtype=np.float64)
+    return jt.array(np.log(t / (1.0 - t)).astype(np.float32))
+
+
 class SampleField(nn.Module):
     """NeuSample's sample field (docs/method.md §1, §8).
 
@@ -99,18 +106,18 @@ class SampleField(nn.Module):
         histogram and its samples at exactly (k + ½)/N, for every N (the trunk gets gradients from the second step
         on, once the head's weights have moved).
         """
-        if self.any_n:
-            head = nn.Linear(self.trunk.width, self.n_bins)
-            if self.uniform_init:
-                head.weight.assign(jt.zeros_like(head.weight))
-                head.bias.assign(jt.zeros_like(head.bias))
-            return head
-        head = nn.Linear(self.trunk.width, n_samples)
+        head = nn.Linear(self.trunk.width, self.n_bins if self.any_n else n_samples)
         if self.uniform_init:
-            quantiles = (np.arange(n_samples, dtype=np.float64) + 0.5) / n_samples
-            head.bias.assign(jt.array(np.log(quantiles / (1.0 - quantiles)).astype(np.float32)))
-            head.weight.assign(head.weight * 0.1)
+            head.bias.assign(self._uniform_bias(n_samples))
+            head.weight.assign(jt.zeros_like(head.weight) if self.any_n else head.weight * 0.1)
         return head
+
+    def _uniform_bias(self, n_samples: int) -> jt.Var:
+        """The head's bias of the uniform placement: the quantile head's zero logits (a uniform histogram), the
+        paper head's logit((k + ½)/N)."""
+        if self.any_n:
+            return jt.zeros(self.n_bins)
+        return paper_head_bias((np.arange(n_samples, dtype=np.float64) + 0.5) / n_samples)
 
     def replace_head(self, n_samples: int) -> None:
         """Sample field extraction to ``n_samples``: the paper head is swapped for a freshly initialised
@@ -127,12 +134,7 @@ class SampleField(nn.Module):
         (k + ½)/N (paper head: bias logit((k + ½)/N)) or the uniform histogram (quantile head: zero bias).
         Deterministic (no random numbers), so every MPI rank resets alike. Returns the head's parameters."""
         self.head.weight.assign(jt.zeros_like(self.head.weight))
-        if self.any_n:
-            bias = np.zeros(self.n_bins, dtype=np.float32)
-        else:
-            quantiles = (np.arange(self.n_samples, dtype=np.float64) + 0.5) / self.n_samples
-            bias = np.log(quantiles / (1.0 - quantiles)).astype(np.float32)
-        self.head.bias.assign(jt.array(bias))
+        self.head.bias.assign(self._uniform_bias(self.n_samples))
         return [self.head.weight, self.head.bias]
 
     def set_samples(self, n_samples: int) -> None:
