@@ -76,7 +76,8 @@ def plan(scene: str, data: Path, skip: int, args) -> list[Model]:
     models = [Model("any", any_dir, [*common, *budget, "--out", str(any_dir),
                                      "--set", "model.sample_field_head=quantile",
                                      "--set", f"model.samples_choices={','.join(str(n) for n in args.choices)}",
-                                     "--set", f"model.n_samples={args.trained_n}"],
+                                     "--set", f"model.n_samples={args.trained_n}",
+                                     *(item for value in args.any_set for item in ("--set", value))],
                     {n: [*evaluate, "--run", str(any_dir), "--samples", str(n)] for n in n_values}, "any")]
     for n in n_values:
         run_dir = root / f"dedicated-n{n}"
@@ -180,6 +181,9 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--choices", type=parse_ints, default=[8, 16, 32, 64],
                         help="model.samples_choices of the any-N model")
     parser.add_argument("--trained-n", type=int, default=32, help="model.n_samples of the any-N model")
+    parser.add_argument("--any-set", action="append", default=[], metavar="KEY=VALUE",
+                        help="another config override of the any-N model only (repeatable), e.g. "
+                             "model.sample_field_histogram_loss=0")
     parser.add_argument("--extract-minutes", type=float, default=None,
                         help="E: the extraction's share of the budget (default: a quarter of --minutes; 0: no "
                              "extracted models)")

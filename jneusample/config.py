@@ -19,6 +19,8 @@ SampleFieldInit = Literal["uniform", "default"]
 """Choices of ``model.sample_field_init``."""
 SampleFieldHead = Literal["paper", "quantile"]
 """Choices of ``model.sample_field_head``."""
+SamplesChoicesShare = Literal["steps", "points"]
+"""Choices of ``model.samples_choices_share``."""
 DensityActivation = Literal["relu", "softplus"]
 """Choices of ``model.density_activation``."""
 Schedule = Literal["steps", "time"]
@@ -64,6 +66,18 @@ class ModelConfig:
     samples_choices: str = ""
     """Quantile head: comma-separated sample counts, e.g. '8,16,32,64'; each training step draws one of them
     (uniformly, the same on every MPI rank), so that the model renders well at each. '' trains at n_samples."""
+    samples_choices_share: SamplesChoicesShare = "steps"
+    """Quantile head: how the training steps are shared among model.samples_choices: 'steps' (each N an equal
+    share of the steps) or 'points' (each N an equal share of the radiance-field queries: N is drawn with
+    probability ∝ 1/N, so small N, the cheap steps, come more often)."""
+    sample_field_histogram_loss: float = 0.0
+    """Quantile head: λ of the histogram loss, the cross-entropy between the head's histogram and the rendering
+    weights binned onto it (gradient only into the sample field; docs/method.md §8.1): the head learns where each
+    ray's colour comes from, so every N puts its samples there. 0: the photometric loss alone (the paper's way)."""
+    sample_field_histogram_uniform: float = 0.0
+    """Quantile head, histogram loss: the share β of the target that is uniform along the ray, (1 − β)·(binned
+    weights) + β·uniform, so that a share β of every N keeps covering the whole ray, as NeRF's fine pass keeps
+    its coarse samples."""
     sample_field_jitter: bool = True
     """Quantile head: in training, move each ray's quantile levels from (k + 1/2)/N to (k + u)/N with one
     u ~ U(0, 1) per ray, so that training sees every depth between the evaluation samples."""
@@ -426,6 +440,13 @@ def validate(config: Config) -> None:
          f"model.sample_field_bins must be in [2, {MAX_SAMPLE_FIELD_BINS}]"),
         (not config.model.samples_choices or config.model.sample_field_head == "quantile",
          "model.samples_choices needs model.sample_field_head='quantile' (the paper head has a fixed N)"),
+        _one_of(config.model.samples_choices_share, get_args(SamplesChoicesShare), "model.samples_choices_share"),
+        (0 <= config.model.sample_field_histogram_uniform <= 1,
+         "model.sample_field_histogram_uniform must be in [0, 1]"),
+        (config.model.sample_field_histogram_loss >= 0, "model.sample_field_histogram_loss must be >= 0"),
+        (config.model.sample_field_histogram_loss == 0 or config.model.sample_field_head == "quantile",
+         "model.sample_field_histogram_loss needs model.sample_field_head='quantile' (the paper head has no "
+         "histogram)"),
         (config.model.sample_field_depth >= 1 and config.model.radiance_depth >= 1, "MLP depths must be >= 1"),
         (config.model.sample_field_width >= 2 and config.model.radiance_width >= 2, "MLP widths must be >= 2"),
         (config.model.n_coarse >= 2 and config.model.n_importance >= 0, "model.n_coarse >= 2, n_importance >= 0"),

@@ -16,6 +16,7 @@ from .config import Config, ModelConfig, samples_choices
 from .distill import unit_positions
 from .fields.radiance import RadianceField
 from .fields.sample_field import SampleField, paper_head_bias
+from .histogram_loss import histogram_loss
 from .model_base import Model, linear_flops, mse, radiance_flops
 from .model_registry import model_class
 from .optim import ParamGroup, constant, warmup_linear_decay
@@ -45,6 +46,10 @@ class NeuSample(Model):
         )
         self.samples_choices = samples_choices(config)
         self.jitter = config.sample_field_jitter
+        self.choices_share = config.samples_choices_share
+        self.histogram_loss_weight = config.sample_field_histogram_loss
+        """λ of the quantile head's histogram loss (0: the photometric loss alone)."""
+        self.histogram_uniform = config.sample_field_histogram_uniform
         self.training_samples: int | None = None
         """The N of the current training step (None: the render N); set by :meth:`begin_training_step`."""
         self.radiance_field = RadianceField(
@@ -85,30 +90,55 @@ class NeuSample(Model):
         return self.training_samples or self.points_per_ray
 
     def begin_training_step(self, step: int, seed: int) -> None:
-        """Quantile head with ``model.samples_choices``: draw this step's N, uniformly from the choices, from a
-        generator keyed by (seed, step) alone, so every MPI rank takes the same N (equal work per rank) and a
-        resumed run takes the N the uninterrupted one would have."""
-        if self.samples_choices:
-            pick = np.random.default_rng([seed, step, 0x5A3D]).integers(len(self.samples_choices))
-            self.training_samples = self.samples_choices[int(pick)]
+        """Quantile head with ``model.samples_choices``: draw this step's N from the choices (uniformly, or
+        ∝ 1/N with ``model.samples_choices_share=points``), from a generator keyed by (seed, step) alone, so
+        every MPI rank takes the same N (equal work per rank) and a resumed run takes the N the uninterrupted
+        one would have."""
+        if not self.samples_choices:
+            return
+        generator = np.random.default_rng([seed, step, 0x5A3D])
+        if self.choices_share == "points":  # P(N) ∝ 1/N: every N gets the same share of the queries
+            inverse = 1.0 / np.asarray(self.samples_choices, np.float64)
+            pick = generator.choice(len(self.samples_choices), p=inverse / inverse.sum())
+        else:
+            pick = generator.integers(len(self.samples_choices))
+        self.training_samples = self.samples_choices[int(pick)]
 
-    def sample_distances(self, rays: Rays, settings: RenderSettings) -> jt.Var:
-        """(R, N) sorted distances in [near, far] along ``rays.directions``; in training (``settings.perturb``)
-        the quantile head uses the step's N and, with ``model.sample_field_jitter``, jittered levels."""
+    def _sampler_inputs(self, rays: Rays, settings: RenderSettings) -> tuple[tuple, dict]:
+        """The sample field's arguments for ``rays``: unit directions; in training (``settings.perturb``) the
+        quantile head uses the step's N and, with ``model.sample_field_jitter``, jittered levels."""
         unit_dirs = rays.directions / jt.sqrt((rays.directions * rays.directions).sum(-1, keepdims=True))
         training = settings.perturb
-        return self.sample_field(rays.origins, unit_dirs, settings.near, settings.far,
-                                 n_samples=self.training_samples if training else None,
-                                 jitter=training and self.jitter)
+        return (rays.origins, unit_dirs), {"n_samples": self.training_samples if training else None,
+                                           "jitter": training and self.jitter}
+
+    def sample_distances(self, rays: Rays, settings: RenderSettings) -> jt.Var:
+        """(R, N) sorted distances in [near, far] along ``rays.directions`` (:meth:`_sampler_inputs`)."""
+        args, kwargs = self._sampler_inputs(rays, settings)
+        return self.sample_field(*args, settings.near, settings.far, **kwargs)
 
     def execute(self, rays: Rays, settings: RenderSettings) -> dict[str, jt.Var]:
-        return query_and_composite(self.radiance_field, rays, self.sample_distances(rays, settings), settings)
+        """Render; a training pass with the histogram loss also returns the samples' positions ``sample_t``
+        (R, N) and the head's bin masses ``sample_masses`` (R, K) for :meth:`loss`."""
+        if not (settings.perturb and self.histogram_loss_weight > 0):
+            return query_and_composite(self.radiance_field, rays, self.sample_distances(rays, settings), settings)
+        args, kwargs = self._sampler_inputs(rays, settings)
+        t, masses = self.sample_field.unit_samples_and_masses(*args, **kwargs)
+        outputs = query_and_composite(self.radiance_field, rays,
+                                      self.sample_field.distances(t, settings.near, settings.far), settings)
+        return {**outputs, "sample_t": t, "sample_masses": masses}
 
     def loss(self, outputs: dict[str, jt.Var], target: jt.Var) -> jt.Var:
-        return mse(outputs["color"], target)
+        """Colour MSE, plus λ · the histogram loss when the pass returned the histogram (:meth:`execute`)."""
+        photometric = mse(outputs["color"], target)
+        if "sample_masses" not in outputs:
+            return photometric
+        return photometric + self.histogram_loss_weight * histogram_loss(
+            outputs["sample_masses"], outputs["sample_t"], outputs["weights"], self.histogram_uniform)
 
     def training_color_mse(self, outputs: dict[str, jt.Var], target: jt.Var, loss: jt.Var) -> jt.Var:
-        return loss  # the loss is the colour MSE
+        # the loss is the colour MSE unless the histogram loss was added
+        return mse(outputs["color"], target) if "sample_masses" in outputs else loss
 
     def flops_per_ray(self, executed: bool = False) -> int:
         """N radiance queries, the per-ray view part of the colour layer, and one sample-field pass."""

@@ -49,8 +49,19 @@ def histogram_quantiles(logits: jt.Var, levels: jt.Var, floor: float = QUANTILE_
     Returns:
         (R, N) float32 t, ascending along each ray.
     """
-    rays, bins = logits.shape
-    pdf = (1.0 - floor) * nn.softmax(logits, dim=1) + floor / bins
+    return mass_quantiles(bin_masses(logits, floor), levels, floor)
+
+
+def bin_masses(logits: jt.Var, floor: float = QUANTILE_FLOOR) -> jt.Var:
+    """The quantile head's histogram: logits (R, K) → bin masses p = (1 − floor)·softmax(logits) + floor/K (R, K),
+    each ≥ floor/K, rows summing to 1."""
+    return (1.0 - floor) * nn.softmax(logits, dim=1) + floor / logits.shape[1]
+
+
+def mass_quantiles(pdf: jt.Var, levels: jt.Var, floor: float = QUANTILE_FLOOR) -> jt.Var:
+    """t = F⁻¹(levels) (R, N) for the bin masses ``pdf`` (R, K) of :func:`bin_masses` over K equal bins of
+    [0, 1] (the inversion of :func:`histogram_quantiles`)."""
+    rays, bins = pdf.shape
     edges = jt.array(np.linspace(0.0, 1.0, bins + 1, dtype=np.float32)).reshape([1, bins + 1])
     return piecewise_linear_quantiles(edges.broadcast([rays, bins + 1]), cumulative_distribution(pdf), levels,
                                       min_step=0.5 * floor / bins)
@@ -167,10 +178,24 @@ class SampleField(nn.Module):
         _, t = jt.argsort(jt.sigmoid(out), dim=1)
         return t
 
-    def execute(self, origins: jt.Var, unit_dirs: jt.Var, near: float, far: float, n_samples: int | None = None,
-                jitter: bool = False) -> jt.Var:
-        """Sample distances z (R, N), sorted, inside [near, far] (``n_samples``, ``jitter``: :meth:`unit_samples`)."""
-        t = self.unit_samples(origins, unit_dirs, n_samples, jitter)
+    def unit_samples_and_masses(self, origins: jt.Var, unit_dirs: jt.Var, n_samples: int | None = None,
+                                jitter: bool = False) -> tuple[jt.Var, jt.Var]:
+        """Quantile head: the samples t (R, N) of :meth:`unit_samples` and the histogram they are the quantiles
+        of, bin masses (R, K) (what the histogram loss trains, jneusample.histogram_loss)."""
+        if not self.any_n:
+            raise InputError("the paper's sample-field head has no histogram (model.sample_field_head=quantile)")
+        masses = bin_masses(self.head(self.trunk_features(origins, unit_dirs)))
+        levels = quantile_levels(masses.shape[0], n_samples or self.n_samples, jitter)
+        return mass_quantiles(masses, levels), masses
+
+    def distances(self, t: jt.Var, near: float, far: float) -> jt.Var:
+        """Positions t ∈ [0, 1] (any shape) → distances in [near, far]: linear in depth, or with
+        ``inverse_depth`` in disparity."""
         if self.inverse_depth:
             return 1.0 / ((1.0 / near) * (1.0 - t) + (1.0 / far) * t)
         return near * (1.0 - t) + far * t
+
+    def execute(self, origins: jt.Var, unit_dirs: jt.Var, near: float, far: float, n_samples: int | None = None,
+                jitter: bool = False) -> jt.Var:
+        """Sample distances z (R, N), sorted, inside [near, far] (``n_samples``, ``jitter``: :meth:`unit_samples`)."""
+        return self.distances(self.unit_samples(origins, unit_dirs, n_samples, jitter), near, far)

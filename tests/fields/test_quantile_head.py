@@ -158,3 +158,19 @@ def test_flops_count_the_k_wide_head():
     quantile = NeuSample(apply_overrides(preset("tiny"), ["model.sample_field_head=quantile",
                                                           "model.sample_field_bins=64"]).model)
     assert quantile.flops_per_ray() - paper.flops_per_ray() == 2 * 32 * (64 - 8)  # head 32 → 64 instead of 32 → 8
+
+
+def test_points_share_draws_n_in_inverse_proportion():
+    config = apply_overrides(preset("tiny"), ["model.sample_field_head=quantile", "model.samples_choices=4,8,16",
+                                              "model.samples_choices_share=points"])
+    model = NeuSample(config.model)
+    drawn = []
+    for step in range(3000):
+        model.begin_training_step(step, seed=0)
+        drawn.append(model.training_samples)
+    counts = {n: drawn.count(n) / len(drawn) for n in (4, 8, 16)}
+    # P(N) ∝ 1/N: 4/7, 2/7, 1/7, so every N gets the same share of the queries
+    assert counts[4] == pytest.approx(4 / 7, abs=0.03) and counts[16] == pytest.approx(1 / 7, abs=0.03)
+    again = NeuSample(config.model)
+    again.begin_training_step(1234, seed=0)
+    assert again.training_samples == drawn[1234]

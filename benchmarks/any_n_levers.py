@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Collect equal-steps A/Bs of the any-N model's training levers into ``benchmarks/results/any_n_levers.json``.
+
+Each run is one any-N model (``--preset cpu --factor 8 --steps S --set train.schedule=steps --set
+model.sample_field_head=quantile --set model.samples_choices=8,16,32,64 --set model.n_samples=32`` plus the
+lever's ``--set``), evaluated with ``jneusample eval --run DIR --skip 8 --lpips none --no-images --samples N`` at
+N = 8, 16, 32, 64 (results in ``DIR/eval_test_nN/results.json``):
+
+    python benchmarks/any_n_levers.py --scene lego base=/work/abruns/lego-base h01pts=/work/abruns/lego-h01pts
+
+Rows: the run's overrides (read from its config.json against the cpu preset), steps, validation PSNR at its
+last checkpoint, test PSNR per N. Runs of one scene were trained side by side (equal steps: their wall time is
+not compared).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import write_result  # noqa: E402
+
+KEYS = ("sample_field_histogram_loss", "sample_field_histogram_uniform", "samples_choices_share")
+
+
+def row(run_dir: Path) -> dict:
+    config = json.loads((run_dir / "config.json").read_text())
+    model = config.get("model", config.get("config", {}).get("model", {}))
+    by_n = {}
+    for path in sorted(run_dir.glob("eval_test_n*/results.json")):
+        results = json.loads(path.read_text())
+        by_n[str(results["points_per_ray"])] = round(results["psnr"], 3)
+    val = json.loads((run_dir / "checkpoints" / "val.json").read_text())
+    last = max(val.items(), key=lambda item: int(item[0])) if isinstance(val, dict) else None
+    return {"run": str(run_dir), "levers": {key: model.get(key) for key in KEYS},
+            "steps": max(int(p.stem.split("_")[1]) for p in (run_dir / "checkpoints").glob("step_*.ckpt")),
+            "last_val": last[1] if last else None, "test_psnr_by_n": dict(sorted(by_n.items(), key=lambda i: int(i[0])))}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scene", required=True)
+    parser.add_argument("runs", nargs="+", metavar="NAME=DIR")
+    args = parser.parse_args()
+    path = Path(__file__).resolve().parent / "results" / "any_n_levers.json"
+    scenes = json.loads(path.read_text()).get("scenes", {}) if path.exists() else {}
+    scenes[args.scene] = {name: row(Path(directory)) for name, directory in (r.split("=", 1) for r in args.runs)}
+    write_result("any_n_levers", {"what": "any-N model (quantile head, choices 8,16,32,64), cpu preset, x8, equal "
+                                          "steps: test PSNR per N for each training lever", "scenes": scenes})
+    print(json.dumps(scenes[args.scene], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
