@@ -36,7 +36,8 @@ def row(run_dir: Path) -> dict:
     last = max(val.items(), key=lambda item: int(item[0])) if isinstance(val, dict) else None
     return {"run": str(run_dir), "levers": {key: model.get(key) for key in KEYS},
             "steps": max(int(p.stem.split("_")[1]) for p in (run_dir / "checkpoints").glob("step_*.ckpt")),
-            "last_val": last[1] if last else None, "test_psnr_by_n": dict(sorted(by_n.items(), key=lambda i: int(i[0])))}
+            "last_val": last[1] if last else None,
+            "test_psnr_by_n": dict(sorted(by_n.items(), key=lambda item: int(item[0])))}
 
 
 def main() -> int:

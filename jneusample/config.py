@@ -72,8 +72,9 @@ class ModelConfig:
     probability ∝ 1/N, so small N, the cheap steps, come more often)."""
     sample_field_histogram_loss: float = 0.0
     """Quantile head: λ of the histogram loss, the cross-entropy between the head's histogram and the rendering
-    weights binned onto it (gradient only into the sample field; docs/method.md §8.1): the head learns where each
-    ray's colour comes from, so every N puts its samples there. 0: the photometric loss alone (the paper's way)."""
+    weights binned onto it (gradient only into the sample field; docs/method.md §8, "Two training levers"): the
+    head learns where each ray's colour comes from, so every N puts its samples there. 0: the photometric loss
+    alone (the paper's way)."""
     sample_field_histogram_uniform: float = 0.0
     """Quantile head, histogram loss: the share β of the target that is uniform along the ray, (1 − β)·(binned
     weights) + β·uniform, so that a share β of every N keeps covering the whole ray, as NeRF's fine pass keeps

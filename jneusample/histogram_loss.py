@@ -13,10 +13,10 @@ interval. The last sample's interval is "infinite" (``render.last_interval``): i
 has left behind it, the background, not a place in [t_N, 1]. It is left out with the rest the ray leaves
 ((1 − Σ w)⁺, the white background) and spread evenly, so a ray that hits nothing keeps the uniform histogram.
 (Binned onto [t_N, 1] instead, the background weight pulls the histogram to the far end, which moves the last
-samples there and gives them more background: on lego a quarter of the mass went to the last 1/16 of the ray.) q sums to 1; L − H(q) = KL(q ‖ p) ≥ 0, minimal at p = q. The target
-is gradient-free (the radiance field is not asked to move its weights towards the sampler); the gradient,
-(p − q) per bin for the softmax logits, reaches only the sample field. Since samples are the quantiles of p, at
-any N they fall where the weights are.
+samples there and gives them more background.) q sums to 1; L − H(q) = KL(q ‖ p) ≥ 0, minimal at p = q. The
+target is gradient-free (the radiance field is not asked to move its weights towards the sampler); the
+gradient, (p − q) per bin for the softmax logits, reaches only the sample field. Since samples are the
+quantiles of p, at any N they fall where the weights are.
 
 Shapes: R rays, N samples, K bins. Cost: an (R, N, K) overlap tensor per step, no MLP work.
 """

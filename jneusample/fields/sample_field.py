@@ -171,11 +171,9 @@ class SampleField(nn.Module):
         ``n_samples`` (quantile head; default the field's N) and ``jitter`` (quantile head: random levels, see
         :func:`quantile_levels`) are ignored by the paper head, which has neither.
         """
-        out = self.head(self.trunk_features(origins, unit_dirs))
         if self.any_n:
-            levels = quantile_levels(out.shape[0], n_samples or self.n_samples, jitter)
-            return histogram_quantiles(out, levels)
-        _, t = jt.argsort(jt.sigmoid(out), dim=1)
+            return self.unit_samples_and_masses(origins, unit_dirs, n_samples, jitter)[0]
+        _, t = jt.argsort(jt.sigmoid(self.head(self.trunk_features(origins, unit_dirs))), dim=1)
         return t
 
     def unit_samples_and_masses(self, origins: jt.Var, unit_dirs: jt.Var, n_samples: int | None = None,
