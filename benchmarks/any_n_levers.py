@@ -22,19 +22,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_result  # noqa: E402
 
-KEYS = ("sample_field_histogram_loss", "sample_field_histogram_uniform", "samples_choices_share")
+KEYS = ("model.sample_field_histogram_loss", "model.sample_field_histogram_uniform", "model.samples_choices_share",
+        "model.sample_field_jitter", "model.interval_encoding", "train.sample_field_lr_scale")
 
 
 def row(run_dir: Path) -> dict:
     config = json.loads((run_dir / "config.json").read_text())
-    model = config.get("model", config.get("config", {}).get("model", {}))
+    config = config.get("config", config)
     by_n = {}
     for path in sorted(run_dir.glob("eval_test_n*/results.json")):
         results = json.loads(path.read_text())
         by_n[str(results["points_per_ray"])] = round(results["psnr"], 3)
     val = json.loads((run_dir / "checkpoints" / "val.json").read_text())
     last = max(val.items(), key=lambda item: int(item[0])) if isinstance(val, dict) else None
-    return {"run": str(run_dir), "levers": {key: model.get(key) for key in KEYS},
+    return {"run": str(run_dir), "levers": {key: config.get(key.split(".")[0], {}).get(key.split(".")[1]) for key in KEYS},
             "steps": max(int(p.stem.split("_")[1]) for p in (run_dir / "checkpoints").glob("step_*.ckpt")),
             "last_val": last[1] if last else None,
             "test_psnr_by_n": dict(sorted(by_n.items(), key=lambda item: int(item[0])))}

@@ -72,7 +72,7 @@ class ModelConfig:
     probability ∝ 1/N, so small N, the cheap steps, come more often)."""
     sample_field_histogram_loss: float = 0.0
     """Quantile head: λ of the histogram loss, the cross-entropy between the head's histogram and the rendering
-    weights binned onto it (gradient only into the sample field; docs/method.md §8, "Two training levers"): the
+    weights binned onto it (gradient only into the sample field; docs/method.md §8, "Three training levers"): the
     head learns where each ray's colour comes from, so every N puts its samples there. 0: the photometric loss
     alone (the paper's way)."""
     sample_field_histogram_uniform: float = 0.0
@@ -97,6 +97,10 @@ class ModelConfig:
     """Radiance field: positional-encoding frequencies of the 3D point."""
     view_freqs: int = 4
     """Radiance field: positional-encoding frequencies of the unit view direction."""
+    interval_encoding: bool = False
+    """Radiance field: average γ(x) over each sample's share of its ray (its high frequencies fade where samples
+    are sparse; mip-NeRF's expected encoding along the ray, no cone), so that one field renders at any N without
+    missing what lies between samples (docs/method.md §8). False: the paper's point encoding."""
     n_coarse: int = 64
     """NeRF: stratified samples of the coarse network."""
     n_importance: int = 128

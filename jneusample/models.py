@@ -55,6 +55,7 @@ class NeuSample(Model):
         self.radiance_field = RadianceField(
             width=config.radiance_width, depth=config.radiance_depth,
             position_freqs=config.position_freqs, view_freqs=config.view_freqs,
+            interval_encoding=config.interval_encoding,
         )
 
     @property

@@ -37,7 +37,8 @@ class NeRF(Model):
 
         def field() -> RadianceField:
             return RadianceField(width=config.radiance_width, depth=config.radiance_depth,
-                                 position_freqs=config.position_freqs, view_freqs=config.view_freqs)
+                                 position_freqs=config.position_freqs, view_freqs=config.view_freqs,
+                                 interval_encoding=config.interval_encoding)
 
         self.coarse_field = field()
         self.fine_field = field() if self.n_importance > 0 else None

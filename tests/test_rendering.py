@@ -1,7 +1,7 @@
 import numpy as np
 
 from jneusample.backend import jt
-from jneusample.rendering import RenderSettings, composite, exclusive_cumsum, render_weights
+from jneusample.rendering import RenderSettings, composite, exclusive_cumsum, interval_variances, render_weights
 
 
 def test_exclusive_cumsum():
@@ -87,3 +87,13 @@ def test_composite_uses_the_settings_density_activation():
     np.testing.assert_allclose(soft["acc"].numpy()[0], 1.0, rtol=1e-6)
     first_alpha = 1 - np.exp(-np.log1p(np.exp(-1.0)) * 1.0)
     np.testing.assert_allclose(soft["weights"].numpy()[0, 0], first_alpha, rtol=1e-5)
+
+
+def test_interval_variances_hand_computed():
+    z = jt.array(np.array([[2.0, 3.0, 5.0, 6.0]], np.float32))
+    d = jt.array(np.array([[1.0, -2.0, 0.0]], np.float32))
+    out = interval_variances(z, d).numpy()
+    spans = np.array([1.0, 1.5, 1.5, 1.0])  # midpoint bins; the ends take their one gap
+    expected = (spans ** 2 / 12.0)[:, None] * np.array([1.0, 4.0, 0.0])[None, :]
+    np.testing.assert_allclose(out[0], expected, rtol=1e-6)
+    assert interval_variances(jt.array(np.array([[3.0]], np.float32)), d).numpy().tolist() == [[[0.0, 0.0, 0.0]]]

@@ -88,3 +88,30 @@ def positional_encoding_blocks(x: jt.Var, n_freqs: int) -> jt.Var:
         _FREQUENCIES[key] = frequency_matrix(n_freqs, key[1])
     arguments = jt.matmul(x, jt.array(_FREQUENCIES[key]))  # (P, L·D), materialised: sin/cos see a flat array
     return jt.concat([x, jt.sin(arguments), jt.cos(arguments)], dim=-1)
+
+
+def attenuate_blocks(encoded: jt.Var, variances: jt.Var, n_freqs: int) -> jt.Var:
+    """The expectation of :func:`positional_encoding_blocks` over a Gaussian around each point (mip-NeRF's idea).
+
+    For x ~ N(μ, s²), E[sin(ωx)] = sin(ωμ)·exp(−ω²s²/2) and likewise for cos: every sin/cos column of frequency
+    2^k along coordinate d is scaled by exp(−½·4^k·s_d²); the identity columns (the mean itself) are kept.
+    Frequencies whose period is shorter than the spread fade out, so a sample that stands for a long interval
+    of its ray sees a smooth field.
+
+    Args:
+        encoded: (P, D·(1 + 2L)) the blocks of μ (:func:`positional_encoding_blocks`).
+        variances: (P, D) the variance of each coordinate (the diagonal of the covariance).
+        n_freqs: L.
+    Returns:
+        (P, D·(1 + 2L)) in the same column order.
+    """
+    if n_freqs == 0:
+        return encoded
+    key = (n_freqs, int(variances.shape[-1]))
+    if key not in _FREQUENCIES:
+        _FREQUENCIES[key] = frequency_matrix(n_freqs, key[1])
+    # (s² @ F²)[k·D + d] = 4^k·s_d² exactly: one power-of-two entry per column
+    scale = jt.exp(-0.5 * jt.matmul(variances, jt.array(_FREQUENCIES[key] ** 2)))  # (P, L·D)
+    dims = int(variances.shape[-1])
+    return jt.concat([encoded[:, :dims], encoded[:, dims:dims + scale.shape[1]] * scale,
+                      encoded[:, dims + scale.shape[1]:] * scale], dim=-1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..backend import jt  # noqa: F401  (configures Jittor before it is imported)
 from jittor import nn  # noqa: E402
 
-from .encoding import block_order, encoded_dims, positional_encoding, positional_encoding_blocks
+from .encoding import attenuate_blocks, block_order, encoded_dims, positional_encoding, positional_encoding_blocks
 from .fused import linear, relu
 from .mlp import SkipMLP
 
@@ -15,23 +15,30 @@ class RadianceField(nn.Module):
     Trunk: :class:`SkipMLP` over γ(x) (skip before layer depth // 2). Heads: ``density_out`` (width → 1, raw,
     ReLU applied in compositing); ``feature_out`` (width → width, no activation); ``color_hidden``
     ([feature, γ(d̂)] → width/2, ReLU); ``color_out`` (width/2 → 3, sigmoid).
+
+    With ``interval_encoding`` (not in the paper) γ(x) is averaged over each point's share of its ray
+    (:func:`attenuate_blocks`; the caller passes the variances, :func:`jneusample.rendering.interval_variances`).
     """
 
-    def __init__(self, width: int = 256, depth: int = 8, position_freqs: int = 10, view_freqs: int = 4):
+    def __init__(self, width: int = 256, depth: int = 8, position_freqs: int = 10, view_freqs: int = 4,
+                 interval_encoding: bool = False):
         super().__init__()
         self.position_freqs, self.view_freqs, self.width = position_freqs, view_freqs, width
+        self.interval_encoding = interval_encoding
+        """Whether :meth:`execute` wants the points' variances (``query_and_composite`` computes them)."""
         self.trunk = SkipMLP(encoded_dims(position_freqs), width, depth)
         self.density_out = nn.Linear(width, 1)
         self.feature_out = nn.Linear(width, width)
         self.color_hidden = nn.Linear(width + encoded_dims(view_freqs), width // 2)
         self.color_out = nn.Linear(width // 2, 3)
 
-    def execute(self, points: jt.Var, view_dirs: jt.Var):
+    def execute(self, points: jt.Var, view_dirs: jt.Var, variances: jt.Var | None = None):
         """Query the field at N points on each of R rays.
 
         Args:
             points: (R, N, 3) positions.
             view_dirs: (R, 3) unit view directions (one per ray: every point of a ray shares it).
+            variances: (R, N, 3) per-coordinate variances of the points (``interval_encoding``), or None.
         Returns:
             raw density (R, N) and colour (R, N, 3) in (0, 1).
 
@@ -43,6 +50,8 @@ class RadianceField(nn.Module):
         """
         rays, n_points = points.shape[0], points.shape[1]
         encoded = positional_encoding_blocks(points.reshape([rays * n_points, 3]), self.position_freqs)
+        if variances is not None:
+            encoded = attenuate_blocks(encoded, variances.reshape([rays * n_points, 3]), self.position_freqs)
         h = self.trunk(encoded, input_columns=jt.array(block_order(self.position_freqs)))
         weight = self.color_hidden.weight  # (width/2, width + view dims): feature part first
         feature_weight = weight[:, : self.width]

@@ -2,9 +2,9 @@
 layer-by-layer definition, in values and in gradients."""
 import numpy as np
 import pytest
-from jittor import nn
 
-from jneusample.backend import jt
+from jneusample.backend import jt  # before jittor itself: the backend decides CPU or CUDA
+from jittor import nn  # noqa: E402
 from jneusample.fields.encoding import block_order, positional_encoding, positional_encoding_blocks
 from jneusample.fields.radiance import RadianceField
 
@@ -67,3 +67,16 @@ def test_fast_path_gradients_match():
     slow = jt.grad(loss(reference(field, points, dirs)), params)
     for a, b in zip(fast, slow):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-3, atol=1e-6)
+
+
+def test_interval_encoding_is_the_point_encoding_at_zero_spread_and_smooths_with_it():
+    jt.set_global_seed(3)
+    field = RadianceField(width=32, depth=4, position_freqs=8, view_freqs=2, interval_encoding=True)
+    points, dirs = _inputs(3, 4, seed=4)
+    density, color = field(points, dirs)
+    zero_density, zero_color = field(points, dirs, jt.zeros((3, 4, 3)))
+    np.testing.assert_allclose(zero_density.numpy(), density.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(zero_color.numpy(), color.numpy(), rtol=1e-5, atol=1e-6)
+    # a huge spread fades every sin/cos column: the field then sees only x, so it differs from the point field
+    a, _ = field(points, dirs, jt.full((3, 4, 3), 1e4))
+    assert not np.allclose(a.numpy(), density.numpy())
