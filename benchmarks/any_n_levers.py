@@ -35,7 +35,11 @@ def row(run_dir: Path) -> dict:
         by_n[str(results["points_per_ray"])] = round(results["psnr"], 3)
     val = json.loads((run_dir / "checkpoints" / "val.json").read_text())
     last = max(val.items(), key=lambda item: int(item[0])) if isinstance(val, dict) else None
-    return {"run": str(run_dir), "levers": {key: config.get(key.split(".")[0], {}).get(key.split(".")[1]) for key in KEYS},
+    levers = {}
+    for key in KEYS:
+        section, name = key.split(".")
+        levers[key] = config.get(section, {}).get(name)
+    return {"run": str(run_dir), "levers": levers,
             "steps": max(int(p.stem.split("_")[1]) for p in (run_dir / "checkpoints").glob("step_*.ckpt")),
             "last_val": last[1] if last else None,
             "test_psnr_by_n": dict(sorted(by_n.items(), key=lambda item: int(item[0])))}

@@ -143,10 +143,8 @@ def query_and_composite(field, rays: Rays, z: jt.Var, settings: RenderSettings) 
     Points are x = o + z·d with the un-normalised d. Returns :func:`composite`'s dict plus ``z``.
     """
     points = rays.origins.unsqueeze(1) + rays.directions.unsqueeze(1) * z.unsqueeze(-1)  # (R, N, 3)
-    if field.interval_encoding:
-        density, color = field(points, rays.view_dirs, interval_variances(z, rays.directions))
-    else:
-        density, color = field(points, rays.view_dirs)
+    variances = interval_variances(z, rays.directions) if field.interval_encoding else None
+    density, color = field(points, rays.view_dirs, variances)
     noise = None
     if settings.density_noise_std > 0:
         noise = jt.randn(density.shape) * settings.density_noise_std

@@ -66,6 +66,13 @@ def block_order(n_freqs: int, in_dims: int = 3) -> np.ndarray:
 _FREQUENCIES: dict[tuple[int, int], np.ndarray] = {}
 
 
+def _frequencies(n_freqs: int, dims: int) -> np.ndarray:
+    """:func:`frequency_matrix`, built once per (L, D)."""
+    if (n_freqs, dims) not in _FREQUENCIES:
+        _FREQUENCIES[n_freqs, dims] = frequency_matrix(n_freqs, dims)
+    return _FREQUENCIES[n_freqs, dims]
+
+
 def positional_encoding_blocks(x: jt.Var, n_freqs: int) -> jt.Var:
     """γ(p) with its columns grouped by function: [p, sin(2⁰p), …, sin(2^{L−1}p), cos(2⁰p), …, cos(2^{L−1}p)].
 
@@ -83,10 +90,7 @@ def positional_encoding_blocks(x: jt.Var, n_freqs: int) -> jt.Var:
     """
     if n_freqs == 0:
         return x
-    key = (n_freqs, int(x.shape[-1]))
-    if key not in _FREQUENCIES:
-        _FREQUENCIES[key] = frequency_matrix(n_freqs, key[1])
-    arguments = jt.matmul(x, jt.array(_FREQUENCIES[key]))  # (P, L·D), materialised: sin/cos see a flat array
+    arguments = jt.matmul(x, jt.array(_frequencies(n_freqs, int(x.shape[-1]))))  # (P, L·D), materialised: sin/cos see a flat array
     return jt.concat([x, jt.sin(arguments), jt.cos(arguments)], dim=-1)
 
 
@@ -107,11 +111,8 @@ def attenuate_blocks(encoded: jt.Var, variances: jt.Var, n_freqs: int) -> jt.Var
     """
     if n_freqs == 0:
         return encoded
-    key = (n_freqs, int(variances.shape[-1]))
-    if key not in _FREQUENCIES:
-        _FREQUENCIES[key] = frequency_matrix(n_freqs, key[1])
-    # (s² @ F²)[k·D + d] = 4^k·s_d² exactly: one power-of-two entry per column
-    scale = jt.exp(-0.5 * jt.matmul(variances, jt.array(_FREQUENCIES[key] ** 2)))  # (P, L·D)
     dims = int(variances.shape[-1])
-    return jt.concat([encoded[:, :dims], encoded[:, dims:dims + scale.shape[1]] * scale,
-                      encoded[:, dims + scale.shape[1]:] * scale], dim=-1)
+    # (s² @ F²)[k·D + d] = 4^k·s_d² exactly: one power-of-two entry per column
+    scale = jt.exp(-0.5 * jt.matmul(variances, jt.array(_frequencies(n_freqs, dims) ** 2)))  # (P, L·D)
+    sines = encoded[:, dims:dims + n_freqs * dims]
+    return jt.concat([encoded[:, :dims], sines * scale, encoded[:, dims + n_freqs * dims:] * scale], dim=-1)
