@@ -3,6 +3,8 @@
 
     python benchmarks/any_n.py                       # lego x8 and fern x8, cpu preset, 20 minutes per model
     python benchmarks/any_n.py --scenes fern --minutes 10
+    python benchmarks/any_n.py --minutes 3 --set model.interval_encoding=true \\
+        --any-set model.samples_choices_share=points   # a lever for every model, one for the any-N model only
     python benchmarks/any_n.py --dry-run             # print the commands, run nothing
     python benchmarks/any_n.py --tiny --out /tmp/any_n_tiny   # the whole pipeline on the demo scene, in-process
 
@@ -68,7 +70,8 @@ def results_path(run_dir: Path, samples: int | None) -> Path:
 def plan(scene: str, data: Path, skip: int, args) -> list[Model]:
     """The models of one scene: the any-N model first, then one dedicated model per N."""
     n_values = sorted(set(args.n_values) | {args.trained_n})
-    common = ["train", "--data", str(data), "--preset", args.preset, "--factor", str(args.factor), "--no-progress"]
+    common = ["train", "--data", str(data), "--preset", args.preset, "--factor", str(args.factor), "--no-progress",
+              *(item for value in args.all_set for item in ("--set", value))]
     budget = ["--steps", str(args.steps)] if args.steps else ["--max-minutes", f"{args.minutes:g}"]
     evaluate = ["eval", "--skip", str(skip), "--lpips", "none", "--no-images", "--no-progress"]
     root = Path(args.out) / scene
@@ -181,6 +184,9 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--choices", type=parse_ints, default=[8, 16, 32, 64],
                         help="model.samples_choices of the any-N model")
     parser.add_argument("--trained-n", type=int, default=32, help="model.n_samples of the any-N model")
+    parser.add_argument("--set", dest="all_set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a config override of every trained model (any-N, dedicated, parent; an extraction "
+                             "keeps its parent's), repeatable, e.g. model.interval_encoding=true")
     parser.add_argument("--any-set", action="append", default=[], metavar="KEY=VALUE",
                         help="another config override of the any-N model only (repeatable), e.g. "
                              "model.sample_field_histogram_loss=0")
@@ -241,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         data, skip = scenes[scene]
         previous[scene] = {"data": str(data), "factor": args.factor, "preset": args.preset, "eval_skip": skip,
                            "budget": f"{args.steps} steps" if args.steps else f"{args.minutes:g} minutes",
+                           "every_model_set": list(args.all_set), "any_set": list(args.any_set),
                            **measure(models, args)}
         write_result(NAME, {"what": "test PSNR vs N of one any-N NeuSample (quantile head, samples drawn from "
                                     "model.samples_choices per step) against dedicated paper-head models per N, "

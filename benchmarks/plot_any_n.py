@@ -62,7 +62,9 @@ def main() -> int:
         for axis in row:
             axis.set_ylabel("test PSNR (dB)")
             axis.grid(alpha=0.3)
-        row[0].set_title(f"{name}: {scene.get('budget', '')} per model, {scene.get('preset', '')} preset")
+        levers = ", ".join(item.split(".")[-1] for item in scene.get("every_model_set", []))
+        row[0].set_title(f"{name}: {scene.get('budget', '')} per model, {scene.get('preset', '')} preset"
+                         + (f" + {levers}" if levers else ""), fontsize=10)
         row[0].legend(fontsize=8)
     figure.tight_layout()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -40,6 +40,16 @@ def test_dry_run_without_extraction(capsys):
     assert "extract " not in out and "parent-n" not in out
 
 
+def test_dry_run_set_reaches_every_trained_model_and_any_set_only_the_any_n_model(capsys):
+    bench = _module()
+    assert bench.main(["--dry-run", "--scenes", "fern", "--minutes", "4", "--n-values", "8",
+                       "--set", "model.interval_encoding=true", "--any-set", "model.samples_choices_share=points"]) == 0
+    trains = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  jneusample train")]
+    assert len(trains) == 4  # any, dedicated 8, dedicated 32, parent 32 (the extraction keeps its parent's config)
+    assert all("--set model.interval_encoding=true" in line for line in trains)
+    assert [("model.samples_choices_share=points" in line) for line in trains] == [True, False, False, False]
+
+
 def test_tiny_mode_runs_the_pipeline(tmp_path):
     bench = _module()
     assert bench.main(["--tiny", "--out", str(tmp_path)]) == 0
