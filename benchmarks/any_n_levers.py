@@ -25,8 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, write_result  # noqa: E402
 
-KEYS = ("model.sample_field_head", "model.n_samples", "model.sample_field_histogram_loss", "model.sample_field_histogram_uniform", "model.samples_choices_share",
-        "model.sample_field_jitter", "model.interval_encoding", "train.sample_field_lr_scale")
+KEYS = ("model.sample_field_head", "model.n_samples", "model.sample_field_histogram_loss",
+        "model.sample_field_histogram_uniform", "model.samples_choices_share", "model.sample_field_jitter",
+        "model.interval_encoding", "train.sample_field_lr_scale")
 
 
 def row(run_dir: Path) -> dict:
