@@ -63,14 +63,12 @@ def block_order(n_freqs: int, in_dims: int = 3) -> np.ndarray:
     return order
 
 
-_FREQUENCIES: dict[tuple[int, int], np.ndarray] = {}
-
-
+@functools.lru_cache(maxsize=None)
 def _frequencies(n_freqs: int, dims: int) -> np.ndarray:
-    """:func:`frequency_matrix`, built once per (L, D)."""
-    if (n_freqs, dims) not in _FREQUENCIES:
-        _FREQUENCIES[n_freqs, dims] = frequency_matrix(n_freqs, dims)
-    return _FREQUENCIES[n_freqs, dims]
+    """:func:`frequency_matrix`, built once per (L, D) (cached like :func:`block_order`)."""
+    matrix = frequency_matrix(n_freqs, dims)
+    matrix.flags.writeable = False  # cached: shared by every caller
+    return matrix
 
 
 def positional_encoding_blocks(x: jt.Var, n_freqs: int) -> jt.Var:
@@ -90,7 +88,8 @@ def positional_encoding_blocks(x: jt.Var, n_freqs: int) -> jt.Var:
     """
     if n_freqs == 0:
         return x
-    arguments = jt.matmul(x, jt.array(_frequencies(n_freqs, int(x.shape[-1]))))  # (P, L·D), materialised: sin/cos see a flat array
+    frequencies = jt.array(_frequencies(n_freqs, int(x.shape[-1])))
+    arguments = jt.matmul(x, frequencies)  # (P, L·D), materialised: sin/cos see a flat array
     return jt.concat([x, jt.sin(arguments), jt.cos(arguments)], dim=-1)
 
 
