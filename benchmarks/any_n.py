@@ -4,7 +4,7 @@
     python benchmarks/any_n.py                       # lego x8 and fern x8, cpu preset, 20 minutes per model
     python benchmarks/any_n.py --scenes fern --minutes 10
     python benchmarks/any_n.py --minutes 3 --set model.interval_encoding=true \\
-        --any-set model.samples_choices_share=points   # a lever for every model, one for the any-N model only
+        --any-set model.samples_choices_share=inverse_square   # a lever for every model, one for the any-N only
     python benchmarks/any_n.py --dry-run             # print the commands, run nothing
     python benchmarks/any_n.py --tiny --out /tmp/any_n_tiny   # the whole pipeline on the demo scene, in-process
 

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, RESULTS  # noqa: E402
 
-SERIES = (("any", "one any-N model", "o", "-"), ("dedicated", "dedicated (trained at N)", "s", "--"),
+SERIES = (("any", "one any-N model{any_set}", "o", "-"), ("dedicated", "dedicated (trained at N)", "s", "--"),
           ("extracted", "extracted from N = {trained}", "^", ":"))
 
 
@@ -51,7 +51,8 @@ def main() -> int:
             if not series:
                 continue
             n, psnr, seconds = zip(*series)
-            label = label.format(trained=trained)
+            label = label.format(trained=trained, any_set="".join(
+                f", {item.split('.')[-1]}" for item in scene.get("any_set", [])))
             row[0].plot(n, psnr, marker=marker, linestyle=style, label=label)
             row[1].plot(seconds, psnr, marker=marker, linestyle=style, label=label)
         row[0].set_xscale("log", base=2)

@@ -19,7 +19,7 @@ SampleFieldInit = Literal["uniform", "default"]
 """Choices of ``model.sample_field_init``."""
 SampleFieldHead = Literal["paper", "quantile"]
 """Choices of ``model.sample_field_head``."""
-SamplesChoicesShare = Literal["steps", "points"]
+SamplesChoicesShare = Literal["steps", "points", "inverse_square"]
 """Choices of ``model.samples_choices_share``."""
 DensityActivation = Literal["relu", "softplus"]
 """Choices of ``model.density_activation``."""
@@ -68,8 +68,10 @@ class ModelConfig:
     (uniformly, the same on every MPI rank), so that the model renders well at each. '' trains at n_samples."""
     samples_choices_share: SamplesChoicesShare = "steps"
     """Quantile head: how the training steps are shared among model.samples_choices: 'steps' (each N an equal
-    share of the steps) or 'points' (each N an equal share of the radiance-field queries: N is drawn with
-    probability ∝ 1/N, so small N, the cheap steps, come more often)."""
+    share of the steps), 'points' (each N an equal share of the radiance-field queries: N is drawn with
+    probability ∝ 1/N, so small N, the cheap steps, come more often) or 'inverse_square' (P(N) ∝ 1/N²: each N's
+    share of the queries ∝ 1/N, most of a fixed budget at the smallest N, whose quality needs the most steps;
+    the larger N share its radiance field)."""
     sample_field_histogram_loss: float = 0.0
     """Quantile head: λ of the histogram loss, the cross-entropy between the head's histogram and the rendering
     weights binned onto it (gradient only into the sample field; docs/method.md §8, "Three training levers"): the
@@ -150,7 +152,8 @@ class TrainConfig:
     is reproducible bit for bit) or 'time' (train.minutes of training wall clock: the run uses its whole time
     budget at whatever speed the machine gives, and stops there or at train.steps, whichever comes first)."""
     minutes: float = 0.0
-    """Time budget of a 'time' schedule, in minutes of training (``--max-minutes`` sets it). Ignored by the
+    """Time budget of a 'time' schedule, in minutes of training (``--max-minutes`` sets it; the first step of a
+    process at each N, where Jittor compiles kernels, does not count: ``train.TrainingClock``). Ignored by the
     'steps' schedule, where ``--max-minutes`` only stops the run early."""
     cpu_processes: int = 1
     """On a machine without a GPU, train as this many MPI ranks on this machine (``train`` and ``demo`` start

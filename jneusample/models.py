@@ -91,17 +91,18 @@ class NeuSample(Model):
         return self.training_samples or self.points_per_ray
 
     def begin_training_step(self, step: int, seed: int) -> None:
-        """Quantile head with ``model.samples_choices``: draw this step's N from the choices (uniformly, or
-        ∝ 1/N with ``model.samples_choices_share=points``), from a generator keyed by (seed, step) alone, so
-        every MPI rank takes the same N (equal work per rank) and a resumed run takes the N the uninterrupted
-        one would have."""
+        """Quantile head with ``model.samples_choices``: draw this step's N from the choices (uniformly, ∝ 1/N
+        with ``model.samples_choices_share=points``, ∝ 1/N² with ``inverse_square``), from a generator keyed by
+        (seed, step) alone, so every MPI rank takes the same N (equal work per rank) and a resumed run takes the
+        N the uninterrupted one would have."""
         if not self.samples_choices:
             return
         generator = np.random.default_rng([seed, step, 0x5A3D])
-        if self.choices_share == "points":  # P(N) ∝ 1/N: every N gets the same share of the queries
-            inverse = 1.0 / np.asarray(self.samples_choices, np.float64)
+        power = {"steps": 0, "points": 1, "inverse_square": 2}[self.choices_share]
+        if power:  # P(N) ∝ N^-power; 'points': every N gets the same share of the queries
+            inverse = 1.0 / np.asarray(self.samples_choices, np.float64) ** power
             pick = generator.choice(len(self.samples_choices), p=inverse / inverse.sum())
-        else:
+        else:  # integers, not choice: the draws of runs trained before the other shares existed
             pick = generator.integers(len(self.samples_choices))
         self.training_samples = self.samples_choices[int(pick)]
 

@@ -75,6 +75,31 @@ def validate(model, scene: Scene, config: Config) -> dict[str, float]:
             "val_samples_at_ends": float(np.mean(at_ends))}
 
 
+class TrainingClock:
+    """Seconds of training in this process: the wall clock since it started, less, with ``leave_out_compiles``
+    (a time schedule), the first step at each N.
+
+    Jittor compiles a step's kernels the first time a process meets their shapes (minutes on a fresh machine):
+    at the first step, and with the quantile head's ``model.samples_choices`` at the first step at each N. A time
+    budget leaves those steps out, so that it buys training, not compilation, and models that train at one N and
+    at several get the same budget."""
+
+    def __init__(self, leave_out_compiles: bool, now: Callable[[], float] = time.time):
+        self.leave_out_compiles, self.now = leave_out_compiles, now
+        self.started = now()
+        self.left_out: set[int] = set()
+        """The N whose first step has been left out."""
+
+    def seconds(self) -> float:
+        return self.now() - self.started
+
+    def step_done(self, points_per_ray: int, step_started: float) -> None:
+        """A step at ``points_per_ray`` that began at ``step_started`` (``now()`` then) has ended."""
+        if self.leave_out_compiles and points_per_ray not in self.left_out:
+            self.left_out.add(points_per_ray)
+            self.started += self.now() - step_started
+
+
 @dataclass
 class TrainResult:
     run_dir: Path
@@ -169,7 +194,8 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
     last_val = None
     val_psnr_at: dict[int, float] = {}  # validation PSNR by step: the checkpoint of that step records it
     train_psnr = float("nan")
-    started, timed_steps, timed_points = time.time(), 0, 0  # points: N may change per step (quantile head)
+    clock = TrainingClock(leave_out_compiles=config.train.schedule == "time")
+    timed_steps, timed_points = 0, 0  # points: N may change per step (quantile head)
     stopped_early = False
     stop_signal = 0
     saved_step = start_step if resume_from is not None else None  # same on every rank (paths are rank 0's)
@@ -186,7 +212,7 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
             "step": step_now, "config": config.to_dict(), "model": model_state(model),
             "optimizer": optimizer_state(optimizer), "sampler_per_rank": states,
             "world_size": backend.world_size(), "param_digest_per_rank": digests, "time": time.time(),
-            "train_seconds": seconds_before + time.time() - started,
+            "train_seconds": seconds_before + clock.seconds(),
             **({"val_psnr": val_psnr_at[step_now]} if step_now in val_psnr_at else {}),
         }, keep=train_cfg.keep_checkpoints)
 
@@ -196,7 +222,7 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
     while step < train_cfg.steps:
         # Under MPI the ranks must agree on stopping, or one would wait for the others' gradients for ever.
         # One clock for all ranks (their mean), so that they agree on stopping and on the learning rate.
-        train_seconds = seconds_before + distributed.mean_over_ranks(time.time() - started)
+        train_seconds = seconds_before + distributed.mean_over_ranks(clock.seconds())
         if config.train.schedule == "time" and budget_seconds is not None and train_seconds >= budget_seconds:
             break  # a time schedule ends at its budget (resumes included): the run is complete, not stopped early
         out_of_time = budget_seconds is not None and train_seconds - seconds_before >= budget_seconds
@@ -204,6 +230,7 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
         if out_of_time or stop_signal or (stop_at is not None and step >= stop_at):
             stopped_early = True
             break
+        step_started = clock.now()
         rates = set_learning_rates(optimizer, groups, schedule_progress(config, step, train_seconds))
         batch = batcher.sample(step)
         # Density noise is seeded per (seed, rank, step) so that a resumed run draws what the uninterrupted
@@ -222,13 +249,10 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
         runguard.check_loss(loss_value, step, run_dir)  # diverged: stop before logging or checkpointing it
         color_mse = float(model.training_color_mse(outputs, target, photometric).item())
         train_psnr = psnr_from_mse(color_mse, max_db=120.0)
-        if timed_steps == 0 and config.train.schedule == "time":
-            # Jittor compiles the step's kernels during the first step of a process (minutes on a fresh
-            # machine): a time budget starts after it, so that it buys training, not compilation.
-            started = time.time()
+        clock.step_done(model.training_points_per_ray, step_started)
         timed_steps += 1
         timed_points += effective_rays * model.training_points_per_ray
-        elapsed = time.time() - started
+        elapsed = clock.seconds()
         points_per_sec = timed_points / max(elapsed, 1e-9)
         if bar is not None:
             bar.update(1)
@@ -244,22 +268,22 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
                       file=sys.stderr, flush=True)
         if is_root and (step % train_cfg.log_every == 0 or step == train_cfg.steps):
             append_metrics(run_dir, {"step": step, "loss": loss_value, "psnr": train_psnr, "lr": rates[0],
-                                     "points_per_sec": points_per_sec, "elapsed_s": time.time() - started,
+                                     "points_per_sec": points_per_sec, "elapsed_s": clock.seconds(),
                                      "world_size": backend.world_size(), "effective_rays_per_step": effective_rays})
         if train_cfg.validate_every and step % train_cfg.validate_every == 0 and step < train_cfg.steps:
             last_val = val_psnr_at[step] = validation_record(model, scene, config, step, run_dir, is_root,
-                                                             time.time() - started)
+                                                             clock.seconds())
         if step % train_cfg.checkpoint_every == 0 and step < train_cfg.steps:
             last_checkpoint = checkpoint(step)
     if bar is not None:
         bar.close()
     if not stopped_early and train_cfg.validate_every:  # before the final checkpoint, which records it
         last_val = val_psnr_at[step] = validation_record(model, scene, config, step, run_dir, is_root,
-                                                         time.time() - started)
+                                                         clock.seconds())
     if step > start_step or saved_step is None:  # decided alike on every rank: checkpoint() is collective
         last_checkpoint = checkpoint(step) or last_checkpoint
     distributed.dump_parameter_digest(model, step)  # test hook ($JNEUSAMPLE_PARAM_DIGEST_DIR), every rank
-    elapsed = time.time() - started
+    elapsed = clock.seconds()
     return TrainResult(run_dir=run_dir, step=step, last_checkpoint=last_checkpoint, stopped_early=stopped_early,
                        train_psnr=train_psnr, val_psnr=last_val,
                        points_per_sec=timed_points / max(elapsed, 1e-9),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO, run_command
 DEMO = REPO / "jneusample" / "assets" / "demo_scene"
 
 
@@ -65,8 +65,7 @@ def test_evaluation_and_extraction_stages(tmp_path):
 
 
 def run_main(*argv: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "main.py"), *argv], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
+    return run_command([sys.executable, str(REPO / "main.py"), *argv], cwd=cwd, timeout=300)
 
 
 def test_user_errors_are_one_line(tmp_path):

@@ -1,19 +1,15 @@
 """NeRF baseline: interface shared with NeuSample, sampling per mode, loss, the preset rule, and training."""
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import JNEUSAMPLE, failure_output, run_command
 from jneusample.backend import jt
 from jneusample.config import nerf_sample_counts, preset
 from jneusample.errors import InputError
 from jneusample.models import build_model
 from jneusample.rendering import Rays, RenderSettings
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _rays(n=6, seed=0):
@@ -98,10 +94,9 @@ def test_preset_rule_reproduces_nerf_paper_counts_and_scales_with_n_samples():
 
 def test_train_command_trains_nerf_on_the_demo_scene(tmp_path):
     out = tmp_path / "run"
-    proc = subprocess.run(
-        [sys.executable, "-m", "jneusample", "train", "--preset", "tiny", "--model", "nerf", "--steps", "4",
-         "--out", str(out), "--no-progress"], cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
+    proc = run_command(JNEUSAMPLE + ["train", "--preset", "tiny", "--model", "nerf", "--steps", "4", "--out", str(out),
+                                     "--no-progress"])
+    assert proc.returncode == 0, failure_output(proc)
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert summary["step"] == 4 and np.isfinite(summary["train_psnr"])
     assert json.loads((out / "config.json").read_text())["model"]["kind"] == "nerf"

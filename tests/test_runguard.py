@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import REPO, error_line, write_blender_scene
+from conftest import REPO, error_line, failure_output, run_command, write_blender_scene
 from jneusample.checkpoint import list_checkpoints, load_checkpoint
 from jneusample.cli import main
 from jneusample.config import apply_overrides, preset
@@ -97,7 +97,6 @@ def test_signal_to_the_cli_writes_a_checkpoint_and_says_how_to_resume(tmp_path, 
     step = json.loads(out.strip().splitlines()[-1])["step"]
     assert list_checkpoints(run)[-1][0] == step > 0
     if sig == signal.SIGINT:  # and the run continues from there
-        done = subprocess.run(command[:-6] + ["--steps", str(step + 2), "--resume"], cwd=REPO,
-                              capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr
+        done = run_command(command[:-6] + ["--steps", str(step + 2), "--resume"], timeout=300)
+        assert done.returncode == 0, failure_output(done)
         assert list_checkpoints(run)[-1][0] == step + 2

@@ -9,13 +9,13 @@ import time
 import numpy as np
 import pytest
 
-from conftest import REPO, write_blender_scene
+from conftest import REPO, failure_output, run_command, write_blender_scene
 from jneusample.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint
 from jneusample.cli import main
 from jneusample.config import apply_overrides, preset
 from jneusample.data import load_scene
 from jneusample.errors import InputError
-from jneusample.train import train
+from jneusample.train import TrainingClock, train
 
 
 @pytest.fixture(scope="module")
@@ -141,9 +141,8 @@ def test_kill_minus_9_then_resume_loses_at_most_one_interval(tmp_path):
     assert load_checkpoint(last)["step"] == last_step  # the newest file is complete, never torn
     lost = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])["step"] - last_step
     assert lost <= 5
-    done = subprocess.run(base + ["--steps", str(last_step + 7), "--resume"], cwd=REPO, capture_output=True,
-                          text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
+    done = run_command(base + ["--steps", str(last_step + 7), "--resume"])
+    assert done.returncode == 0, failure_output(done)
     assert list_checkpoints(run)[-1][0] == last_step + 7
     steps = [json.loads(l)["step"] for l in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps == sorted(steps) and len(steps) == len(set(steps))  # no duplicated log lines after resume
@@ -196,3 +195,18 @@ def test_no_reset_without_a_collapse_or_without_a_learnt_sampler(tmp_path, scene
     train(tiny(**{**settings, "model.kind": "nerf"}), scene, tmp_path / "nerf", progress=False)
     for run in ("healthy", "nerf"):
         assert "sample_field_reset" not in (tmp_path / run / "metrics.jsonl").read_text(), run
+
+
+@pytest.mark.parametrize("leave_out_compiles, expected", [(True, 4.0), (False, 54.0)])
+def test_training_clock_leaves_out_the_first_step_at_each_n(leave_out_compiles, expected):
+    now = [100.0]
+    clock = TrainingClock(leave_out_compiles, now=lambda: now[0])
+
+    def step(points_per_ray, seconds):
+        began = now[0]
+        now[0] += seconds
+        clock.step_done(points_per_ray, began)
+
+    for points_per_ray, seconds in ((8, 30.0), (8, 1.0), (16, 20.0), (16, 2.0), (8, 1.0)):
+        step(points_per_ray, seconds)  # the first at 8 (30 s) and at 16 (20 s) compile
+    assert clock.seconds() == expected

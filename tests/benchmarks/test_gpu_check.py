@@ -9,11 +9,10 @@ import importlib.util
 import json
 import math
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
-from conftest import write_blender_scene
+from conftest import failure_output, run_command, write_blender_scene
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "benchmarks" / "gpu_check.py"
@@ -28,9 +27,8 @@ def load_script():
 
 
 def test_dry_run_runs_every_step_and_writes_one_json_outside_the_repository():
-    result = subprocess.run([sys.executable, str(SCRIPT), "--dry-run"], cwd=REPO, capture_output=True, text=True,
-                            timeout=1800)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    result = run_command([sys.executable, str(SCRIPT), "--dry-run"], timeout=1800)
+    assert result.returncode == 0, failure_output(result)
     path = Path(result.stdout.strip().splitlines()[-1].split(" wrote ", 1)[1].rsplit(" (", 1)[0])
     try:
         assert REPO not in path.parents  # the dry run never writes into benchmarks/results/

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from conftest import REPO, write_blender_scene
+from conftest import REPO, failure_output, run_command, write_blender_scene
 from jneusample.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint
 
 STEPS = 200
@@ -47,12 +47,10 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path):
     interrupted_at = list_checkpoints(killed)[-1][0]
     assert interrupted_at < STEPS
 
-    resumed = subprocess.run(command(scene, killed, "--resume"), cwd=REPO, capture_output=True, text=True,
-                             timeout=JOB_TIMEOUT)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    once = subprocess.run(command(scene, tmp_path / "once"), cwd=REPO, capture_output=True, text=True,
-                          timeout=JOB_TIMEOUT)
-    assert once.returncode == 0, once.stderr[-3000:]
+    resumed = run_command(command(scene, killed, "--resume"), timeout=JOB_TIMEOUT)
+    assert resumed.returncode == 0, failure_output(resumed)
+    once = run_command(command(scene, tmp_path / "once"), timeout=JOB_TIMEOUT)
+    assert once.returncode == 0, failure_output(once)
 
     a, b = final_weights(tmp_path / "once"), final_weights(killed)
     assert a.keys() == b.keys()

@@ -160,17 +160,20 @@ def test_flops_count_the_k_wide_head():
     assert quantile.flops_per_ray() - paper.flops_per_ray() == 2 * 32 * (64 - 8)  # head 32 → 64 instead of 32 → 8
 
 
-def test_points_share_draws_n_in_inverse_proportion():
+@pytest.mark.parametrize("share, expected", [
+    ("steps", (1 / 3, 1 / 3, 1 / 3)),
+    ("points", (4 / 7, 2 / 7, 1 / 7)),  # P(N) ∝ 1/N: every N gets the same share of the queries
+    ("inverse_square", (16 / 21, 4 / 21, 1 / 21)),  # P(N) ∝ 1/N²: 1/16, 1/64, 1/256
+])
+def test_shares_draw_n_in_their_proportions_reproducibly(share, expected):
     config = apply_overrides(preset("tiny"), ["model.sample_field_head=quantile", "model.samples_choices=4,8,16",
-                                              "model.samples_choices_share=points"])
+                                              f"model.samples_choices_share={share}"])
     model = NeuSample(config.model)
     drawn = []
     for step in range(3000):
         model.begin_training_step(step, seed=0)
         drawn.append(model.training_samples)
-    counts = {n: drawn.count(n) / len(drawn) for n in (4, 8, 16)}
-    # P(N) ∝ 1/N: 4/7, 2/7, 1/7, so every N gets the same share of the queries
-    assert counts[4] == pytest.approx(4 / 7, abs=0.03) and counts[16] == pytest.approx(1 / 7, abs=0.03)
+    assert [drawn.count(n) / len(drawn) for n in (4, 8, 16)] == pytest.approx(expected, abs=0.03)
     again = NeuSample(config.model)
-    again.begin_training_step(1234, seed=0)
+    again.begin_training_step(1234, seed=0)  # keyed by (seed, step) alone: a resumed run draws the same N
     assert again.training_samples == drawn[1234]
