@@ -69,7 +69,7 @@ CARRY = REPO / "benchmarks" / "gpu_carry"
 WHEELS = CARRY / "wheels"
 DEMO_SCENE = REPO / "jneusample" / "assets" / "demo_scene"
 REFERENCE = {
-    "source": "reference Jittor port, one RTX 3090 (PROTOCOL.md)",
+    "source": "reference Jittor port, one RTX 3090 (docs/protocol.md §1)",
     "sec_per_image_800": {"neusample192": 12.71, "neusample64": 4.56},
     "inf_cost": {"neusample192": 0.81, "neusample64": 0.29},
 }

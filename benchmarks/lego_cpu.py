@@ -7,7 +7,7 @@
 Prints and writes (``--out``/lego_cpu.json) the test PSNR/SSIM/LPIPS on every 8th test view for N (trained) and
 N_e (extracted), the PSNR-vs-time curve (validation PSNR on 4 val views during training), training points/s,
 rendering points/s, and appends a row to docs/benchmarks.md. Also measures training throughput at the paper's
-width (256) for comparison with a plain NeRF MLP in Jittor on the same machine (PROTOCOL.md: ~26k points/s).
+width (256) for comparison with a plain NeRF MLP in Jittor on the same machine (docs/protocol.md §3: ~26k points/s).
 """
 from __future__ import annotations
 

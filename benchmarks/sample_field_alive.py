@@ -9,8 +9,9 @@ zero on every ray passes no gradient and no information about the ray), and the 
 of each sample's position t ∈ [0, 1] (mean over the N samples). A field whose features are all dead puts the
 same N positions on every ray: a learnt global placement, not a per-ray one. Also the share of samples within
 1e-3 of the ray's ends and each sample's mean position: a field whose sigmoid outputs saturated ("collapsed")
-has most samples at t = 0 or 1. Rows are merged by label into
-``benchmarks/results/sample_field_alive.json``.
+has most samples at t = 0 or 1. And the own-vs-mean gap (``jneusample.placement``): the test PSNR with each
+ray's own samples minus with the field's mean placement given to every ray (what per-ray placement buys; every
+``--skip``-th test view). Rows are merged by label into ``benchmarks/results/sample_field_alive.json``.
 """
 from __future__ import annotations
 
@@ -27,12 +28,13 @@ RAYS = 4096
 NAME = "sample_field_alive"
 
 
-def measure(run_dir: Path) -> dict:
+def measure(run_dir: Path, skip: int = 8) -> dict:
     from jneusample.backend import jt
     from jneusample.data import load_scene
     from jneusample.data.batches import RayBatcher
     from jneusample.runs import load_run, read_scene_info
     from jneusample.collapse import samples_at_ends
+    from jneusample.placement import placement_study
 
     run = load_run(run_dir)
     info = read_scene_info(run_dir)
@@ -52,13 +54,16 @@ def measure(run_dir: Path) -> dict:
             "alive_features": alive, "sample_std_across_rays": float(t.std(axis=0).mean()),
             "samples_at_ends": samples_at_ends(t, 0.0, 1.0), "mean_t": [round(float(v), 4) for v in t.mean(axis=0)],
             "sample_field_init": run.config.model.sample_field_init,
-            "sample_field_head": run.config.model.sample_field_head}
+            "sample_field_head": run.config.model.sample_field_head,
+            "test_placement": {key: value for key, value in placement_study(run, "test", skip).items()
+                               if key != "mean_t"}}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", help="run directories")
     parser.add_argument("--name", action="append", default=[], help="label per run (default: the folder name)")
+    parser.add_argument("--skip", type=int, default=8, help="every k-th test view for the own-vs-mean gap")
     parser.add_argument("--results-dir", default=None, help="where the JSON goes (default benchmarks/results)")
     args = parser.parse_args()
     if args.name and len(args.name) != len(args.runs):
@@ -68,11 +73,12 @@ def main() -> int:
     rows = json.loads(path.read_text()).get("runs", {}) if path.exists() else {}
     for index, run in enumerate(args.runs):
         label = args.name[index] if args.name else Path(run).name
-        rows[label] = measure(Path(run))
+        rows[label] = measure(Path(run), args.skip)
         print(label, json.dumps(rows[label]), flush=True)
     write_result(NAME, {"what": "alive sample-field trunk features (non-zero on some of 4096 training rays), the "
                                 "std across rays of the sample positions t and the share of samples at the ray's "
-                                "ends, per trained run", "runs": rows},
+                                "ends, and the test PSNR with each ray's own samples minus with the mean placement, per trained run",
+                            "runs": rows},
                  results_dir)
     return 0
 

@@ -42,7 +42,8 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     kind: ModelKind = "neusample"
-    """'neusample' (sample field + one radiance field) or 'nerf' (coarse + fine radiance fields)."""
+    """'neusample' (sample field + one radiance field), 'nerf' (coarse + fine radiance fields) or 'stratified' (the
+    control: one radiance field at stratified samples, jittered in training, bin centres at render time, any N)."""
     n_samples: int = 192
     """NeuSample: number of sample distances per ray: the paper head's output width; with the quantile head, the
     N that evaluation and rendering use unless ``--samples`` asks for another."""
@@ -54,9 +55,12 @@ class ModelConfig:
     """Sample field: positional-encoding frequencies of the ray origin."""
     direction_freqs: int = 10
     """Sample field: positional-encoding frequencies of the unit ray direction."""
-    sample_field_init: SampleFieldInit = "uniform"
-    """Initial output layer of the sample field: 'uniform' (samples start evenly spread over [near, far]) or
-    'default' (the reference's default initialisation: samples start bunched mid-ray)."""
+    sample_field_init: SampleFieldInit = "default"
+    """Initial output layer (head) of the sample field: 'default' (the paper; the official code's PyTorch default
+    for a Linear layer: weight and bias ~ U(−1/√fan_in, +1/√fan_in), fan_in = sample_field_width; the paper
+    head's samples start bunched mid-ray) or 'uniform' (samples start evenly spread over [near, far]: the paper
+    head's bias is logit((k + ½)/N) for output k and its weights are the default's scaled by 0.1, i.e.
+    U(±0.1/√fan_in); the quantile head's weights and bias are zero; the cpu, quick and tiny presets)."""
     sample_field_head: SampleFieldHead = "paper"
     """Output layer of the sample field: 'paper' (N outputs, sigmoid, sort: a fixed N per ray) or 'quantile'
     (logits of a histogram over the ray whose N quantiles are the samples: one model renders at any N, e.g.
@@ -81,6 +85,20 @@ class ModelConfig:
     """Quantile head, histogram loss: the share β of the target that is uniform along the ray, (1 − β)·(binned
     weights) + β·uniform, so that a share β of every N keeps covering the whole ray, as NeRF's fine pass keeps
     its coarse samples."""
+    sample_field_proposal_loss: float = 0.0
+    """λ of the proposal loss: in training, a probe pass of the radiance field (no gradient) at
+    model.sample_field_probes stratified distances tells the sample field where each ray's colour comes from
+    (jneusample/samplers/proposal.py, docs/method.md §9): the quantile head's histogram must bound the probe's
+    weights (mip-NeRF 360's interlevel loss), the paper head's sorted samples are pulled to the weights'
+    quantiles. Rendering does not pay for it. 0: the photometric loss alone (the paper's way)."""
+    sample_field_probes: int = 32
+    """M, the probe pass's stratified samples per ray (only with model.sample_field_proposal_loss > 0): each
+    training step queries the radiance field at M more points per ray, forward only."""
+    sample_field_interval_jitter: bool = False
+    """Paper head: in training, move each sorted sample uniformly within its share of the ray (between the
+    midpoints to its neighbours; jneusample/samplers/stratified.py), so that the radiance field learns a density
+    around the samples rather than at N fixed depths (what stratified sampling's jitter does). False: the paper
+    (no jitter anywhere). The quantile head jitters its levels instead (model.sample_field_jitter)."""
     sample_field_jitter: bool = True
     """Quantile head: in training, move each ray's quantile levels from (k + 1/2)/N to (k + u)/N with one
     u ~ U(0, 1) per ray, so that training sees every depth between the evaluation samples."""
@@ -139,10 +157,12 @@ class TrainConfig:
     """NeuSample: the sample field's learning rate (peak and final) is train.lr (train.lr_final) times this; the
     radiance field keeps train.lr. 1 (the paper): one rate for the whole model, one optimizer group."""
     reset_collapsed_sample_field: bool = False
-    """Every train.log_every steps, measure the share of the step's samples at the rays' near or far end
-    (within 1e-3 of the ray); above half, the sample field has collapsed (its sigmoid outputs saturated; it
-    would not recover), so put its head back at the uniform placement with fresh Adam moments, keep everything
-    else, log ``sample_field_reset`` in metrics.jsonl and go on. False (the paper): never."""
+    """Every train.log_every steps, check the step's samples: when more than 90 % of the rays each have more
+    than half of their samples at the ends (within 1e-3 of the ray's near or far end; per ray, so that background
+    rays that rightly sample their far end do not count), the sample field has collapsed (its sigmoid outputs
+    saturated; it would not recover), so put its head back at the uniform placement with fresh Adam moments (and
+    a fresh step count), keep everything else, log ``sample_field_reset`` (that share of rays) in metrics.jsonl
+    and go on. False (the paper): never."""
     bf16_matmuls: bool = False
     """Run the MLPs' training matmuls (forward and both backward products) with bfloat16 operands on CPUs with
     avx512_bf16 (oneDNN; float32 accumulation, float32 parameters and optimizer state); False, or where
@@ -271,6 +291,12 @@ def _paper() -> Config:
     exponentially to 5e-5 over 500k, ``lr·0.1^(step/500k)``), density noise std 1 in training (NeRF's Blender
     config: 0; set ``render.density_noise_std=0`` for that), 1000 precrop steps (NeRF's code: 500), and the
     radiance MLPs are NeuSample's (skip input enters layer 4; NeRF's enters layer 5; same parameter count).
+    The sample field's head starts as the official code's (``model.sample_field_init='default'``).
+
+    Under ``mpirun -np W`` each rank draws its own 4096 rays, so a step sees W·4096; ``jneusample train`` then
+    trains a new run for 400k / W steps (rounded up; LLFF: 100 epochs at W·4096 rays per step) unless ``--steps``
+    (or ``--set train.steps``) is given: the same rays in total as one GPU, as the official code does on W GPUs
+    (``presets.scene_defaults``, docs/distributed.md).
     """
     return Config(preset="paper")
 
@@ -290,6 +316,7 @@ def _cpu() -> Config:
     noise, rays across all views, N = 32 samples.
     """
     config = Config(preset="cpu")
+    config.model.sample_field_init = "uniform"  # samples evenly spread from step 0, as in its measurements
     config.model.n_samples = 32
     config.model.n_coarse, config.model.n_importance = nerf_sample_counts(config.model.n_samples)
     config.model.sample_field_width = 128
@@ -339,6 +366,7 @@ def _quick() -> Config:
 def _tiny() -> Config:
     """For tests and smoke runs: tiny MLPs, few samples and rays; trains in seconds."""
     config = Config(preset="tiny")
+    config.model.sample_field_init = "uniform"  # as the cpu preset (the tests' runs were written with it)
     config.model.n_samples = 8
     config.model.sample_field_depth = 2
     config.model.sample_field_width = 32
@@ -455,6 +483,8 @@ def validate(config: Config) -> None:
         (config.model.sample_field_histogram_loss == 0 or config.model.sample_field_head == "quantile",
          "model.sample_field_histogram_loss needs model.sample_field_head='quantile' (the paper head has no "
          "histogram)"),
+        (config.model.sample_field_proposal_loss >= 0, "model.sample_field_proposal_loss must be >= 0"),
+        (config.model.sample_field_probes >= 2, "model.sample_field_probes must be >= 2"),
         (config.model.sample_field_depth >= 1 and config.model.radiance_depth >= 1, "MLP depths must be >= 1"),
         (config.model.sample_field_width >= 2 and config.model.radiance_width >= 2, "MLP widths must be >= 2"),
         (config.model.n_coarse >= 2 and config.model.n_importance >= 0, "model.n_coarse >= 2, n_importance >= 0"),

@@ -42,7 +42,7 @@ class EvalOptions:
 
 
 def image_metrics(prediction: np.ndarray, target: np.ndarray, lpips_nets: tuple[str, ...]) -> dict[str, float]:
-    """PSNR on the float prediction; SSIM and LPIPS as PROTOCOL.md describes."""
+    """PSNR on the float prediction; SSIM and LPIPS as docs/protocol.md describes."""
     from .metrics import image_metrics as compute
 
     return compute(prediction, target, lpips_nets=lpips_nets)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import importlib
 from typing import Literal
 
-ModelKind = Literal["neusample", "nerf"]
+ModelKind = Literal["neusample", "nerf", "stratified"]
 """The type of ``ModelConfig.kind``: the names of :data:`MODELS`."""
 
 MODELS: dict[str, str] = {
     "neusample": "jneusample.models:NeuSample",
     "nerf": "jneusample.nerf:NeRF",
+    "stratified": "jneusample.models:Stratified",
 }
 """Model kind → ``module:Class`` of its implementation."""
 

@@ -13,6 +13,7 @@ import numpy as np
 from .backend import jt  # noqa: F401  (configures Jittor before it is imported)
 
 from .config import Config, ModelConfig, samples_choices
+from .errors import InputError
 from .distill import unit_positions
 from .fields.radiance import RadianceField
 from .fields.sample_field import SampleField, paper_head_bias
@@ -21,6 +22,8 @@ from .model_base import Model, linear_flops, mse, radiance_flops
 from .model_registry import model_class
 from .optim import ParamGroup, constant, warmup_linear_decay
 from .rendering import Rays, RenderSettings, query_and_composite
+from .samplers.proposal import interlevel_bound_loss, probe_weights, quantile_distillation_loss
+from .samplers.stratified import jitter_within_intervals, stratified_unit_samples, unit_to_distance
 
 
 class NeuSample(Model):
@@ -50,6 +53,13 @@ class NeuSample(Model):
         self.histogram_loss_weight = config.sample_field_histogram_loss
         """λ of the quantile head's histogram loss (0: the photometric loss alone)."""
         self.histogram_uniform = config.sample_field_histogram_uniform
+        self.proposal_loss_weight = config.sample_field_proposal_loss
+        """λ of the proposal loss against a probe pass (jneusample.samplers.proposal; 0: none)."""
+        self.n_probes = config.sample_field_probes
+        self.interval_jitter = config.sample_field_interval_jitter
+        self.fixed_placement: np.ndarray | None = None
+        """When set, (N,) positions t ∈ [0, 1] that every ray gets instead of its own (the "mean placement"
+        control of :mod:`jneusample.placement`); None: each ray's own samples."""
         self.training_samples: int | None = None
         """The N of the current training step (None: the render N); set by :meth:`begin_training_step`."""
         self.radiance_field = RadianceField(
@@ -116,31 +126,59 @@ class NeuSample(Model):
 
     def sample_distances(self, rays: Rays, settings: RenderSettings) -> jt.Var:
         """(R, N) sorted distances in [near, far] along ``rays.directions`` (:meth:`_sampler_inputs`)."""
+        if self.fixed_placement is not None:
+            t = jt.array(np.asarray(self.fixed_placement, np.float32)).reshape([1, -1])
+            return self.sample_field.distances(t.broadcast([len(rays), t.shape[1]]), settings.near, settings.far)
         args, kwargs = self._sampler_inputs(rays, settings)
-        return self.sample_field(*args, settings.near, settings.far, **kwargs)
+        return self.sample_field.distances(self._jittered(self.sample_field.unit_samples(*args, **kwargs), settings),
+                                           settings.near, settings.far)
+
+    def _jittered(self, t: jt.Var, settings: RenderSettings) -> jt.Var:
+        """Training with ``model.sample_field_interval_jitter`` (paper head): each sample moved within its share
+        of the ray (:func:`~jneusample.samplers.stratified.jitter_within_intervals`); otherwise ``t``."""
+        if settings.perturb and self.interval_jitter and not self.sample_field.any_n and t.shape[1] >= 2:
+            return jitter_within_intervals(t)
+        return t
 
     def execute(self, rays: Rays, settings: RenderSettings) -> dict[str, jt.Var]:
-        """Render; a training pass with the histogram loss also returns the samples' positions ``sample_t``
-        (R, N) and the head's bin masses ``sample_masses`` (R, K) for :meth:`loss`."""
-        if not (settings.perturb and self.histogram_loss_weight > 0):
+        """Render. A training pass with an auxiliary sampler loss also returns what :meth:`loss` needs: the
+        samples' positions ``sample_t`` (R, N), the quantile head's bin masses ``sample_masses`` (R, K), and with
+        the proposal loss the probe pass's positions ``probe_s`` and weights ``probe_w`` (R, M)."""
+        training = settings.perturb
+        wants_histogram = training and self.histogram_loss_weight > 0
+        wants_proposal = training and self.proposal_loss_weight > 0
+        if not (wants_histogram or wants_proposal):
             return query_and_composite(self.radiance_field, rays, self.sample_distances(rays, settings), settings)
         args, kwargs = self._sampler_inputs(rays, settings)
-        t, masses = self.sample_field.unit_samples_and_masses(*args, **kwargs)
-        outputs = query_and_composite(self.radiance_field, rays,
-                                      self.sample_field.distances(t, settings.near, settings.far), settings)
-        return {**outputs, "sample_t": t, "sample_masses": masses}
+        extras: dict[str, jt.Var] = {}
+        if self.sample_field.any_n:
+            t, extras["sample_masses"] = self.sample_field.unit_samples_and_masses(*args, **kwargs)
+        else:
+            t = self.sample_field.unit_samples(*args, **kwargs)
+        outputs = query_and_composite(self.radiance_field, rays, self.sample_field.distances(
+            self._jittered(t, settings), settings.near, settings.far), settings)
+        if wants_proposal:
+            extras["probe_s"], extras["probe_w"] = probe_weights(self.radiance_field, rays, settings, self.n_probes)
+        return {**outputs, **extras, "sample_t": t}
 
     def loss(self, outputs: dict[str, jt.Var], target: jt.Var) -> jt.Var:
-        """Colour MSE, plus λ · the histogram loss when the pass returned the histogram (:meth:`execute`)."""
-        photometric = mse(outputs["color"], target)
-        if "sample_masses" not in outputs:
-            return photometric
-        return photometric + self.histogram_loss_weight * histogram_loss(
-            outputs["sample_masses"], outputs["sample_t"], outputs["weights"], self.histogram_uniform)
+        """Colour MSE, plus λ · the histogram loss and λ · the proposal loss when the pass returned what they
+        need (:meth:`execute`)."""
+        total = mse(outputs["color"], target)
+        if "sample_masses" in outputs and self.histogram_loss_weight > 0:
+            total = total + self.histogram_loss_weight * histogram_loss(
+                outputs["sample_masses"], outputs["sample_t"], outputs["weights"], self.histogram_uniform)
+        if "probe_w" in outputs:
+            if self.sample_field.any_n:
+                proposal = interlevel_bound_loss(outputs["sample_masses"], outputs["probe_s"], outputs["probe_w"])
+            else:
+                proposal = quantile_distillation_loss(outputs["sample_t"], outputs["probe_s"], outputs["probe_w"])
+            total = total + self.proposal_loss_weight * proposal
+        return total
 
     def training_color_mse(self, outputs: dict[str, jt.Var], target: jt.Var, loss: jt.Var) -> jt.Var:
-        # the loss is the colour MSE unless the histogram loss was added
-        return mse(outputs["color"], target) if "sample_masses" in outputs else loss
+        # the loss is the colour MSE unless an auxiliary sampler loss was added
+        return mse(outputs["color"], target) if "sample_t" in outputs else loss
 
     def flops_per_ray(self, executed: bool = False) -> int:
         """N radiance queries, the per-ray view part of the colour layer, and one sample-field pass."""
@@ -177,6 +215,49 @@ class NeuSample(Model):
             return
         t = np.clip(unit_positions(np.asarray(z, np.float64), near, far, field.inverse_depth), 1e-3, 1.0 - 1e-3)
         field.head.bias.assign(paper_head_bias(t))
+
+
+class Stratified(Model):
+    """The control of every claim about the sample field: the same radiance field and compositing, queried at
+    stratified distances (jittered bins in training, bin centres at render time; :mod:`jneusample.samplers.stratified`).
+
+    Any N without new weights (``eval --samples N``): ``points_per_ray`` = N, one radiance pass, no sampler
+    network. ``loss`` = MSE of the colour.
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.n_samples = int(config.n_samples)
+        self.inverse_depth = config.inverse_depth
+        self.radiance_field = RadianceField(
+            width=config.radiance_width, depth=config.radiance_depth,
+            position_freqs=config.position_freqs, view_freqs=config.view_freqs,
+            interval_encoding=config.interval_encoding,
+        )
+
+    @property
+    def points_per_ray(self) -> int:
+        return self.n_samples
+
+    def set_points_per_ray(self, n: int) -> None:
+        if int(n) < 2:
+            raise InputError(f"samples per ray must be at least 2, got {n}")
+        self.n_samples = int(n)
+
+    def execute(self, rays: Rays, settings: RenderSettings) -> dict[str, jt.Var]:
+        t = stratified_unit_samples(len(rays), self.n_samples, jitter=settings.perturb)
+        if self.inverse_depth:  # linear in disparity, like the sample field's option
+            z = 1.0 / ((1.0 / settings.near) * (1.0 - t) + (1.0 / settings.far) * t)
+        else:
+            z = unit_to_distance(t, settings.near, settings.far)
+        return query_and_composite(self.radiance_field, rays, z, settings)
+
+    def loss(self, outputs: dict[str, jt.Var], target: jt.Var) -> jt.Var:
+        return mse(outputs["color"], target)
+
+    def flops_per_ray(self, executed: bool = False) -> int:
+        point, ray = radiance_flops(self.radiance_field, executed)
+        return self.points_per_ray * point + ray
 
 
 def build_model(config: ModelConfig) -> Model:

@@ -11,9 +11,18 @@ data, and :func:`scene_defaults` is the one place that says so:
   per step over them, from 5e-4 to 5e-6, as in the official config.
 
 Everything else of the official LLFF config is already the scene's (NDC rays, rays drawn from all training views,
-no precrop, every 8th view held out). The other presets (``cpu``, ``tiny``) and the other formats keep their own
-values; ``jneusample train`` applies these defaults only where the user did not give ``--factor`` / ``--steps``
-(or ``--set data.factor`` / ``--set train.steps``).
+no precrop, every 8th view held out).
+
+Under ``mpirun -np W`` the ``paper`` preset keeps the official *total* number of rays on every format: each rank
+draws ``train.rays_per_step`` rays, so a step sees W times as many. LLFF's epochs are counted at W·4096 rays per
+step; on the other formats (Blender's 400k steps) the steps are divided by W, rounded up, as the official code does
+on W GPUs (mmcv's ``DistributedSampler`` gives each GPU 2000/W of an epoch's 2000 iterations, for 200 epochs).
+
+The other presets (``cpu``, ``quick``, ``tiny``) keep their own values; ``jneusample train`` applies these
+defaults only to a new run and only where the user did not give ``--factor`` / ``--steps`` (or ``--set
+data.factor`` / ``--set train.steps``).
+
+The preset itself, when ``--preset`` is not given, follows the device (:func:`default_preset`).
 """
 from __future__ import annotations
 
@@ -35,23 +44,45 @@ def steps_for_epochs(epochs: int, n_train_rays: int, rays_per_step: int) -> int:
     return epochs * math.ceil(n_train_rays / rays_per_step)
 
 
+def steps_for_ranks(steps: int, world_size: int) -> int:
+    """Steps of a run that sees as many rays as ``steps`` single-process steps when ``world_size`` ranks each draw
+    a step's rays: ceil(steps / world_size). (For W dividing 2000, e.g. 2, 4, 8, 400k/W is exactly the official
+    count on W GPUs; otherwise the official sampler rounds each of its 200 epochs up, at most 199 steps more.)"""
+    if steps < 1 or world_size < 1:
+        raise ValueError(f"need a positive step count and world size, got {steps} steps, {world_size} ranks")
+    return math.ceil(steps / world_size)
+
+
 def scene_defaults(config: Config, scene_format: str, n_train_rays: int | None = None,
                    world_size: int = 1) -> dict[str, int]:
-    """The values ``config``'s preset takes on a scene of ``scene_format``, as ``{"factor": F, "steps": S}``
-    (empty when the preset's own values hold).
+    """The values ``config``'s preset takes on a scene of ``scene_format`` under ``world_size`` MPI ranks, as
+    ``{"factor": F, "steps": S}`` (either key may be absent; empty when the preset's own values hold).
 
     ``paper`` on an LLFF scene: factor 4, and, once the training ray pool at that factor is known
     (``n_train_rays`` = training views × H × W), 100 epochs of it at ``train.rays_per_step × world_size`` rays
     per step (MPI ranks each draw their own rays). Without ``n_train_rays`` only the factor is returned: the
     caller picks the factor, loads the scene, and asks again for the steps.
+
+    ``paper`` on any other format: with ``world_size`` W > 1, ``train.steps`` / W rounded up (the same rays in
+    total as one process, W times as many per step); nothing with one process.
     """
-    if config.preset != "paper" or scene_format != "llff":
+    if config.preset != "paper":
         return {}
+    ranks = max(1, world_size)
+    if scene_format != "llff":
+        return {"steps": steps_for_ranks(config.train.steps, ranks)} if ranks > 1 else {}
     values = {"factor": LLFF_PAPER_FACTOR}
     if n_train_rays is not None:
-        values["steps"] = steps_for_epochs(LLFF_PAPER_EPOCHS, n_train_rays,
-                                           config.train.rays_per_step * max(1, world_size))
+        values["steps"] = steps_for_epochs(LLFF_PAPER_EPOCHS, n_train_rays, config.train.rays_per_step * ranks)
     return values
 
 
-__all__ = ["LLFF_PAPER_EPOCHS", "LLFF_PAPER_FACTOR", "scene_defaults", "steps_for_epochs"]
+def default_preset(device: str) -> str:
+    """The preset of a new ``jneusample train`` run without ``--preset``: ``paper`` (the published configuration)
+    when it runs on a CUDA GPU (``device == "cuda"``, as :func:`jneusample.startup.resolve_device` decides), else
+    ``cpu`` (learns in minutes on a CPU, where ``paper`` would take weeks)."""
+    return "paper" if device == "cuda" else "cpu"
+
+
+__all__ = ["LLFF_PAPER_EPOCHS", "LLFF_PAPER_FACTOR", "default_preset", "scene_defaults", "steps_for_epochs",
+           "steps_for_ranks"]

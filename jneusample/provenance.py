@@ -75,8 +75,26 @@ class LoadMonitor:
         return {"min": round(min(s), 2), "mean": round(sum(s) / len(s), 2), "max": round(max(s), 2)}
 
 
+def git_commit(repo: Path | None = None) -> str:
+    """The checkout's commit (40 hex digits), with ``-dirty`` when tracked files differ from it; 'unknown' outside
+    a git checkout (an installed package)."""
+    import subprocess
+
+    repo = repo or Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + ("-dirty" if dirty else "")
+
+
 def run_record() -> dict[str, Any]:
-    """``{"date", "command", "machine"}``: now (UTC, ISO 8601), this process's command line, :func:`machine_info`."""
+    """``{"date", "command", "machine", "git_commit", "load_average"}``: now (UTC, ISO 8601), this process's
+    command line, :func:`machine_info`, the code measured (:func:`git_commit`) and the 1/5/15-minute load."""
     return {"date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "command": " ".join(shlex.quote(a) for a in [Path(sys.executable).name] + sys.argv),
-            "machine": machine_info()}
+            "machine": machine_info(), "git_commit": git_commit(),
+            "load_average_at_write": [round(x, 2) for x in os.getloadavg()]}

@@ -184,11 +184,10 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
     budget_seconds = max_minutes * 60.0 if max_minutes else None
     bar = None
     if progress and is_root:
-        from tqdm import tqdm
+        from .progress import TrainProgress
 
-        bar = tqdm(total=train_cfg.steps, initial=start_step, desc="train", unit="step", dynamic_ncols=True,
-                   file=sys.stderr, smoothing=0.05,
-                   mininterval=0.5 if sys.stderr.isatty() else 30.0)
+        # A time schedule counts minutes of its budget (its train.steps is only a cap), a step schedule steps.
+        bar = TrainProgress(train_cfg.steps, budget_seconds if config.train.schedule == "time" else None)
     step = start_step
     last_checkpoint = resume_from
     last_val = None
@@ -255,16 +254,17 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
         elapsed = clock.seconds()
         points_per_sec = timed_points / max(elapsed, 1e-9)
         if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss_value:.4f}", psnr=f"{train_psnr:.2f}",
-                            rays_s=f"{effective_rays * timed_steps / max(elapsed, 1e-9):.0f}", refresh=False)
+            # A time schedule's clock leaves the compiling first step out: no rate until a second has passed.
+            bar.update(step, seconds_before + elapsed, loss=f"{loss_value:.4f}", psnr=f"{train_psnr:.2f}",
+                       rays_s=f"{effective_rays * timed_steps / elapsed:.0f}" if elapsed >= 1.0 else "?")
         if train_cfg.reset_collapsed_sample_field and step % train_cfg.log_every == 0:
             # collective: every rank checks at the same step
             share = collapse.reset_if_collapsed(model, optimizer, outputs["z"], settings.near, settings.far)
             if share is not None and is_root:
                 append_metrics(run_dir, {"step": step, "sample_field_reset": share})
-                print(f"note: step {step}: {share:.0%} of the samples lay at the rays' ends (the sample field had "
-                      "collapsed); its head is back at the uniform placement (train.reset_collapsed_sample_field)",
+                print(f"note: step {step}: {share:.0%} of the rays had most of their samples at their ends (the "
+                      "sample field had collapsed); its head is back at the uniform placement "
+                      "(train.reset_collapsed_sample_field)",
                       file=sys.stderr, flush=True)
         if is_root and (step % train_cfg.log_every == 0 or step == train_cfg.steps):
             append_metrics(run_dir, {"step": step, "loss": loss_value, "psnr": train_psnr, "lr": rates[0],

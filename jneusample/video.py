@@ -1,7 +1,9 @@
 """Videos of a trained run: camera path → rendered frames → an ``ffmpeg`` encoder.
 
-:func:`render_video` renders colour and depth along the scene's video path (:mod:`jneusample.data.camera_paths`)
-or along the cameras of a split, and streams the frames to :class:`VideoWriter` (and/or PNG files).
+:func:`render_video` renders colour and depth along the scene's video path (:mod:`jneusample.data.camera_paths`),
+along the cameras of a split, along a smooth path through training cameras, or along the cameras of a nerfstudio
+``camera_path.json`` (each with its own field of view), and streams the frames to :class:`VideoWriter` (and/or
+PNG files).
 
 Frames go to ffmpeg's stdin one at a time, so memory does not grow with the number of frames. The video is
 written to a hidden temporary file next to the target and renamed over it only when ffmpeg has finished
@@ -154,8 +156,12 @@ def probe_frames(path: str | os.PathLike) -> int:
 # Rendering a run along a camera path
 # --------------------------------------------------------------------------------------------------------------
 
-PATHS = ("spiral", "test")
-"""Camera paths: the scene's video path, or the cameras of a split."""
+PATHS = ("spiral", "test", "interpolate")
+"""Camera paths: the scene's video path, the cameras of a split, a smooth path through training cameras."""
+CAMERA_PATH = "camera-path"
+"""``RenderOptions.path`` when the cameras come from ``RenderOptions.camera_path`` (a nerfstudio file)."""
+DEFAULT_FPS = 30.0
+"""Frames per second when neither --fps nor a camera path file gives them."""
 LAYOUTS = ("side", "separate")
 """side: colour | depth in one video; separate: two videos (the depth one named by :func:`depth_video_path`)."""
 DEFAULT_SPIRAL_FRAMES = 120
@@ -164,28 +170,36 @@ DEFAULT_SPIRAL_FRAMES = 120
 @dataclass
 class RenderOptions:
     path: str = "spiral"
-    """'spiral' (the scene's video path) or 'test' (the cameras of ``split``)."""
+    """'spiral' (the scene's video path), 'test' (the cameras of ``split``), 'interpolate' (through a few
+    training cameras), or 'camera-path' (the cameras of ``camera_path``)."""
     frames: int | None = None
-    """Spiral frames (default 120) or the first N views of the split (default all)."""
+    """Spiral or interpolated frames (default 120), or the first N views of the split or of the camera path
+    file (default all)."""
     split: str = "test"
     factor: int | None = None
+    """Downscale factor: of the scene (default: the run's), or of a camera path file's size (default 1)."""
     data: str | None = None
-    fps: float = 30.0
+    fps: float | None = None
+    """Frames per second; None: the camera path file's, else 30."""
     layout: str = "side"
     png_dir: Path | None = None
     samples: int | None = None
     """Samples per ray (runs whose model renders at any N); None: the run's N."""
+    camera_path: Path | None = None
+    """A nerfstudio ``camera_path.json`` (with ``path`` 'camera-path')."""
 
 
 def check_options(options: RenderOptions, out: Path) -> None:
     """One-line errors for option values, before anything is loaded or rendered (writability is the caller's)."""
-    if options.path not in PATHS:
+    if (options.path == CAMERA_PATH) != (options.camera_path is not None):
+        raise InputError("--camera-path FILE and --path are exclusive: give one of them")
+    if options.path not in PATHS and options.camera_path is None:
         raise InputError(f"--path {options.path!r}: expected one of {', '.join(PATHS)}")
     if options.layout not in LAYOUTS:
         raise InputError(f"--layout {options.layout!r}: expected one of {', '.join(LAYOUTS)}")
     if options.frames is not None and options.frames < 1:
         raise InputError(f"--frames must be a positive integer, got {options.frames}")
-    if not options.fps > 0:
+    if options.fps is not None and not options.fps > 0:
         raise InputError(f"--fps must be positive, got {options.fps:g}")
     if Path(out).suffix.lower() != ".mp4":
         raise InputError(f"{out}: the video must be an .mp4 file")
@@ -205,13 +219,57 @@ def load_render_scene(data: str | Path, factor: int, frames: int, allow_outside:
 
 
 def camera_poses(scene, options: RenderOptions) -> np.ndarray:
-    """(n, 3, 4) camera-to-world matrices of the frames."""
+    """(n, 3, 4) camera-to-world matrices of the frames (the paths that use the scene's own camera)."""
+    from .data.camera_paths import interpolated_path
+
     if options.path == "test":
         c2w = scene.split(options.split).c2w
         return c2w[: options.frames] if options.frames else c2w
+    if options.path == "interpolate":
+        return interpolated_path(scene.split("train").c2w, options.frames or DEFAULT_SPIRAL_FRAMES)
     if scene.render_path is None or len(scene.render_path) == 0:
         raise InputError(f"{scene.root}: the scene has no render path; use --path test")
     return scene.render_path
+
+
+def file_cameras(camera_path, options: RenderOptions) -> tuple[np.ndarray, list]:
+    """(n, 3, 4) poses and n :class:`~jneusample.data.scene.Intrinsics` of a camera path file's frames (the first
+    ``options.frames``), at its size divided by ``options.factor`` (default 1)."""
+    factor = options.factor or 1
+    if factor < 1:
+        raise InputError(f"--factor must be a positive integer, got {factor}")
+    if camera_path.width // factor < 1 or camera_path.height // factor < 1:
+        raise InputError(f"--factor {factor} is larger than the size of {options.camera_path} "
+                         f"({camera_path.width}x{camera_path.height})")
+    count = min(len(camera_path), options.frames or len(camera_path))
+    return camera_path.c2w[:count], [camera_path.intrinsics(i, factor) for i in range(count)]
+
+
+def camera_rays(scene, c2w: np.ndarray, intrinsics) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rays of every pixel of a camera with its own ``intrinsics`` (not the scene's), as
+    :func:`~jneusample.data.rays.scene_rays` returns them: origins, directions, view_dirs, each (H·W, 3).
+
+    NDC scenes map the rays with the *scene's* (training) camera: those constants define the space the model was
+    trained in, whatever camera looks at it.
+    """
+    from .data.rays import image_rays, ndc_rays
+
+    origins, directions = image_rays(c2w, intrinsics)
+    view_dirs = (directions / np.linalg.norm(directions, axis=-1, keepdims=True)).astype(np.float32)
+    if scene.ndc:
+        origins, directions = ndc_rays(origins, directions, scene.intrinsics, scene.ndc_near_plane)
+    return origins, directions, view_dirs
+
+
+def render_camera(model, scene, c2w: np.ndarray, intrinsics, settings, chunk_points: int) -> dict[str, np.ndarray]:
+    """``color`` (H, W, 3), ``depth`` and ``acc`` (H, W) of one frame: the scene's camera when ``intrinsics`` is
+    None, else that camera (a camera path file's frame)."""
+    from .rendering import render_image, render_rays
+
+    if intrinsics is None:
+        return render_image(model, scene, c2w, settings, chunk_points)
+    out = render_rays(model, *camera_rays(scene, c2w, intrinsics), settings, chunk_points)
+    return {key: array.reshape((intrinsics.height, intrinsics.width) + array.shape[1:]) for key, array in out.items()}
 
 
 def compose_frame(outputs: dict[str, np.ndarray], near: float, far: float) -> tuple[np.ndarray, np.ndarray]:
@@ -237,12 +295,16 @@ def render_video(run_dir: str | Path, out: str | Path, options: RenderOptions, c
     from . import backend
     from .fileio import atomic_write_bytes
     from .distributed import gather_objects
-    from .rendering import render_image, render_settings
+    from .data.camera_paths import read_camera_path
+    from .rendering import render_settings
     from .runs import load_run, read_scene_info
     from .visuals import png_bytes
 
     out = Path(out)
     check_options(options, out)
+    # Read before the run is loaded: a bad file is a one-line error in a second, not after loading a model.
+    camera_path = read_camera_path(options.camera_path) if options.camera_path is not None else None
+    fps = options.fps or (camera_path.fps if camera_path is not None else DEFAULT_FPS)
     use_ffmpeg = find_ffmpeg() is not None
     if not use_ffmpeg:
         if options.png_dir is None:
@@ -251,12 +313,18 @@ def render_video(run_dir: str | Path, out: str | Path, options: RenderOptions, c
               f"only, to {options.png_dir}", file=sys.stderr)
     run = load_run(run_dir, checkpoint, samples=options.samples)
     info = read_scene_info(run.run_dir)
-    factor = options.factor or int(info.get("factor", run.config.data.factor))
+    run_factor = int(info.get("factor", run.config.data.factor))
+    # A camera path file brings its own size (--factor divides it); the scene only gives the geometry then.
+    factor = run_factor if camera_path is not None else (options.factor or run_factor)
     scene = load_render_scene(options.data or info["data"], factor, options.frames or DEFAULT_SPIRAL_FRAMES,
                               allow_outside=bool(info.get("allow_outside_paths")))
-    poses = camera_poses(scene, options)
+    if camera_path is not None:
+        poses, intrinsics = file_cameras(camera_path, options)
+    else:
+        poses, intrinsics = camera_poses(scene, options), []
     settings = render_settings(scene, run.config, training=False)
-    h, w = scene.intrinsics.height, scene.intrinsics.width
+    camera = intrinsics[0] if intrinsics else scene.intrinsics  # every frame of a file has the file's size
+    h, w = camera.height, camera.width
     rank, size = backend.rank(), backend.world_size()
     is_writer = rank == 0
 
@@ -264,10 +332,10 @@ def render_video(run_dir: str | Path, out: str | Path, options: RenderOptions, c
     if is_writer and use_ffmpeg:
         out.parent.mkdir(parents=True, exist_ok=True)
         if options.layout == "side":
-            writers.append(VideoWriter(out, 2 * w, h, fps=options.fps))
+            writers.append(VideoWriter(out, 2 * w, h, fps=fps))
         else:
-            writers.append(VideoWriter(out, w, h, fps=options.fps))
-            writers.append(VideoWriter(depth_video_path(out), w, h, fps=options.fps))
+            writers.append(VideoWriter(out, w, h, fps=fps))
+            writers.append(VideoWriter(depth_video_path(out), w, h, fps=fps))
 
     rounds = range(0, len(poses), size)
     if progress and is_writer:
@@ -282,7 +350,8 @@ def render_video(run_dir: str | Path, out: str | Path, options: RenderOptions, c
             index = first + rank
             mine = None
             if index < len(poses):
-                outputs = render_image(run.model, scene, poses[index], settings, run.config.render.chunk_points)
+                outputs = render_camera(run.model, scene, poses[index], intrinsics[index] if intrinsics else None,
+                                        settings, run.config.render.chunk_points)
                 mine = compose_frame(outputs, scene.near, scene.far)
             # Every rank takes part in every round (the gather is collective); ranks past the end send None.
             for frame in gather_objects(mine):
@@ -306,7 +375,8 @@ def render_video(run_dir: str | Path, out: str | Path, options: RenderOptions, c
     seconds = time.perf_counter() - start
     return {
         "run_dir": str(run.run_dir), "checkpoint": str(run.checkpoint_path), "step": run.step,
-        "path": options.path, "frames": len(poses), "width": w, "height": h, "fps": options.fps,
+        "path": options.path, "frames": len(poses), "width": w, "height": h, "fps": fps,
+        "camera_path": str(options.camera_path) if options.camera_path is not None else None,
         "layout": options.layout, "video": paths[0] if paths else None,
         "depth_video": paths[1] if len(paths) > 1 else None,
         "png_dir": str(options.png_dir) if options.png_dir is not None else None,

@@ -67,3 +67,20 @@ def test_quantile_head_fields_validate():
 def test_bad_quantile_head_fields_are_one_line_errors(items, message):
     with pytest.raises(InputError, match=message):
         apply_overrides(preset("tiny"), items)
+
+
+@pytest.mark.parametrize("item, message", [
+    ("model.sample_field_probes=1", "model.sample_field_probes must be >= 2"),
+    ("model.sample_field_proposal_loss=-1", "model.sample_field_proposal_loss must be >= 0"),
+])
+def test_bad_proposal_fields_are_one_line_errors(item, message):
+    with pytest.raises(InputError, match=message):
+        apply_overrides(preset("tiny"), [item])
+
+
+def test_proposal_fields_default_to_the_paper_way():
+    config = preset("paper")
+    assert config.model.sample_field_proposal_loss == 0 and not config.model.sample_field_interval_jitter
+    apply_overrides(config, ["model.sample_field_proposal_loss=1", "model.sample_field_probes=16",
+                             "model.sample_field_interval_jitter=true"])
+    assert config.model.sample_field_probes == 16

@@ -66,6 +66,12 @@ def test_render_time_points_per_ray_is_a_model_capability(kind):
     before = model.points_per_ray
     model.begin_training_step(0, seed=0)  # no per-step choices: nothing changes
     assert model.training_points_per_ray == before
+    if kind == "stratified":  # no weights decide where its samples go: any N
+        model.set_points_per_ray(before + 1)
+        assert model.points_per_ray == before + 1
+        with pytest.raises(InputError, match="at least 2"):
+            model.set_points_per_ray(1)
+        return
     with pytest.raises(InputError, match="fixed"):  # NeRF's N and the paper head's N are fixed by the weights
         model.set_points_per_ray(before + 1)
     assert model.points_per_ray == before

@@ -1,4 +1,5 @@
-"""Scene-dependent preset defaults: `paper` on an LLFF scene trains at factor 4 for 100 epochs of its rays."""
+"""Scene-dependent preset defaults: `paper` on an LLFF scene trains at factor 4 for 100 epochs of its rays, and
+under W MPI ranks for 1/W of its steps on any scene; the default preset follows the device."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +11,9 @@ import pytest
 from jneusample.commands.train import load_training_scene
 from jneusample.config import apply_overrides, preset
 from jneusample.errors import InputError
-from jneusample.presets import LLFF_PAPER_EPOCHS, scene_defaults, steps_for_epochs
+from jneusample.data import DEMO_SCENE
+from jneusample.presets import (LLFF_PAPER_EPOCHS, default_preset, scene_defaults, steps_for_epochs,
+                                steps_for_ranks)
 
 _spec = importlib.util.spec_from_file_location("llff_fixtures", Path(__file__).parent / "data" / "test_llff.py")
 llff_fixtures = importlib.util.module_from_spec(_spec)
@@ -28,6 +31,47 @@ def test_paper_on_llff_is_the_official_llff_config():
                                        ("paper", "transforms")])
 def test_other_presets_and_formats_keep_their_values(name, fmt):
     assert scene_defaults(preset(name), fmt, 10_000) == {}
+
+
+def test_only_the_paper_preset_starts_the_sample_field_as_the_official_code():
+    assert preset("paper").model.sample_field_init == "default"  # PyTorch's Linear default, U(±1/√fan_in)
+    assert all(preset(name).model.sample_field_init == "uniform" for name in ("cpu", "quick", "tiny"))
+
+
+@pytest.mark.parametrize("fmt", ["blender", "transforms"])
+def test_paper_under_mpi_keeps_the_total_rays_of_one_process(fmt):
+    # The official code on W GPUs: 200 epochs of ceil(2000 / W) iterations, W x 4096 rays each.
+    assert scene_defaults(preset("paper"), fmt, world_size=4) == {"steps": 100_000}
+    assert scene_defaults(preset("paper"), fmt, world_size=3) == {"steps": 133_334}  # rounded up
+    assert scene_defaults(preset("paper"), fmt, world_size=1) == {}
+    assert scene_defaults(preset("cpu"), fmt, world_size=2) == {}  # the cpu preset's 2 ranks keep its budget
+
+
+def test_steps_for_ranks():
+    assert steps_for_ranks(400_000, 1) == 400_000 and steps_for_ranks(400_000, 8) == 50_000
+    assert steps_for_ranks(7, 2) == 4
+    with pytest.raises(ValueError):
+        steps_for_ranks(400_000, 0)
+
+
+def test_paper_blender_under_mpi_divides_the_steps_unless_given(capsys):
+    args = args_for()
+    config = config_for("paper", args)
+    assert load_training_scene(args, config, DEMO_SCENE, new_run=True, world_size=4, load=False) is None
+    assert config.train.steps == 100_000 and "--steps 100000" in capsys.readouterr().err
+    for options in ({"steps": 7}, {"overrides": ["train.steps=9"]}):
+        args = args_for(**options)
+        config = config_for("paper", args)
+        load_training_scene(args, config, DEMO_SCENE, new_run=True, world_size=4, load=False)
+        assert config.train.steps in (7, 9) and "note:" not in capsys.readouterr().err
+    config = config_for("paper", args_for())
+    load_training_scene(args_for(), config, DEMO_SCENE, new_run=False, world_size=4, load=False)
+    assert config.train.steps == 400_000  # a resumed run keeps its steps
+
+
+def test_default_preset_follows_the_device():
+    assert default_preset("cuda") == "paper"
+    assert default_preset("cpu") == "cpu"
 
 
 def test_steps_for_epochs():

@@ -21,8 +21,9 @@ def register(subparsers) -> None:
                         help="fine-tuning steps (default: the preset's: paper 20000, cpu 1000)")
     parser.add_argument("--out", default=None, help="new run directory (default: <run>-n<N_e>)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override the extracted run's config (repeatable), e.g. extract.distill=quantiles; "
-                             "model keys are the parent's. With --resume the run's own settings are kept")
+                        help="override the extracted run's config (repeatable), e.g. extract.distill=coverage "
+                             "(none|coverage) or extract.head_init=quantiles (fresh|quantiles); model keys are "
+                             "the parent's. With --resume the run's own settings are kept")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted extraction in --out")
     parser.add_argument("--max-minutes", type=float, default=None, help="stop (with a checkpoint) after this long")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -1,7 +1,7 @@
 """``jneusample metrics PRED.png REF.png``: PSNR, SSIM and LPIPS of one image against a reference.
 
 The first image is the prediction, the second the reference (ground truth). RGBA images are composited on
-white (``rgb*a + (1-a)``), as the Blender ground truth is. The metrics follow PROTOCOL.md; see
+white (``rgb*a + (1-a)``), as the Blender ground truth is. The metrics follow docs/protocol.md; see
 :mod:`jneusample.metrics`.
 """
 from __future__ import annotations

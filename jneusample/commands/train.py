@@ -27,10 +27,12 @@ def register(subparsers) -> None:
                              "default: the embedded demo scene")
     parser.add_argument("--preset", default=None, choices=tuple(PRESETS),
                         help="compute preset: paper = the published configuration (400k steps, N=192; "
-                             "on an LLFF scene factor 4 and 100 epochs of its rays, as the official LLFF config), "
+                             "on an LLFF scene factor 4 and 100 epochs of its rays, as the official LLFF config; "
+                             "under mpirun -np W the same rays in total: steps / W), "
                              "cpu = ~20 minutes on 2 CPU cores at ~100x100, quick = a few minutes (the demo's), "
                              "tiny = seconds (tests); "
-                             "default: cpu, or with --resume the run's own")
+                             "default: paper when training on a CUDA GPU, cpu otherwise (the device "
+                             "JNEUSAMPLE_DEVICE=auto|cpu|cuda selects), or with --resume the run's own")
     parser.add_argument("--model", default=None, choices=MODEL_KINDS,
                         help="model kind (default: the preset's, neusample)")
     parser.add_argument("--factor", type=int, default=None,
@@ -38,7 +40,8 @@ def register(subparsers) -> None:
                              "paper on an LLFF scene: 4, as the official LLFF config)")
     parser.add_argument("--steps", type=int, default=None,
                         help="training steps (default: the preset's; paper on an LLFF scene: 100 epochs of "
-                             "its training rays; with --resume the run's). With --resume a "
+                             "its training rays; paper under mpirun -np W: its steps / W; with --resume the "
+                             "run's). With --resume a "
                              "different N extends the run to step N (N must exceed its current step) and "
                              "recomputes the learning-rate schedule over N")
     parser.add_argument("--max-minutes", type=float, default=None,
@@ -53,6 +56,10 @@ def register(subparsers) -> None:
                              "it was stopped before its first one); its saved config is used, and options that "
                              "change what a step computes (--set train.lr=..., --preset, --factor) are refused")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the config this command line would train with (preset, its scene-dependent "
+                             "defaults, --set, --steps, --max-minutes) as JSON and exit, without training or "
+                             "writing anything")
     add_allow_outside_option(parser)
     add_set_option(parser)
     parser.set_defaults(func=run)
@@ -71,8 +78,9 @@ def check_options(args) -> None:
         raise InputError(f"--factor must be a positive integer, got {args.factor}")
 
 
-def build_config(args, saved=None):
-    """The requested config: ``saved`` (the run's, on --resume) or the preset, then the explicit options.
+def build_config(args, saved=None, default: str = "cpu"):
+    """The requested config: ``saved`` (the run's, on --resume) or the preset (``default`` when ``--preset`` is
+    not given: :func:`jneusample.presets.default_preset`), then the explicit options.
 
     On --resume only what the user typed is applied on top of the saved config, so that any change is seen
     by the resume check (a different --preset included) and nothing changes silently to a preset's default.
@@ -84,7 +92,7 @@ def build_config(args, saved=None):
         if args.preset is not None:
             config.preset = args.preset  # a different preset is refused as a config change
     else:
-        config = preset(args.preset or "cpu")
+        config = preset(args.preset or default)
     if args.model:
         config.model.kind = args.model
     if args.factor is not None:
@@ -104,21 +112,28 @@ def _given(args, flag: str, key: str) -> bool:
         item.split("=", 1)[0].strip() == key for item in (getattr(args, "overrides", None) or []))
 
 
-def load_training_scene(args, config, data: Path, new_run: bool):
+def load_training_scene(args, config, data: Path, new_run: bool, world_size: int | None = None,
+                        load: bool = True):
     """Load the scene to train on, after the scene-dependent defaults of the preset (a note on stderr each).
 
-    For a new run: ``paper`` on an LLFF scene trains at factor 4 for 100 epochs of its training rays
-    (:func:`jneusample.presets.scene_defaults`) unless ``--factor`` / ``--steps`` say otherwise; other presets read
-    an LLFF scene that ships no full-size images at factor 8. A resumed run keeps its saved config.
+    For a new run: ``paper`` on an LLFF scene trains at factor 4 for 100 epochs of its training rays, and on any
+    other scene under ``world_size`` W > 1 MPI ranks for its steps / W (:func:`jneusample.presets.scene_defaults`),
+    unless ``--factor`` / ``--steps`` say otherwise; other presets read an LLFF scene that ships no full-size
+    images at factor 8. A resumed run keeps its saved config. ``world_size`` None: this process's MPI job's
+    (imports Jittor). ``load=False`` reads the scene only where a default needs it (LLFF's ray pool) and then
+    returns None, for ``--print-config``.
     """
-    from .. import backend
     from ..data import detect_format, load_scene
     from ..presets import scene_defaults
 
+    if world_size is None:
+        from .. import backend
+
+        world_size = backend.world_size()
     fmt = detect_format(data)
     factor_given = _given(args, "factor", "data.factor")
     steps_given = _given(args, "steps", "train.steps")
-    defaults = scene_defaults(config, fmt) if new_run else {}
+    defaults = scene_defaults(config, fmt, world_size=world_size) if new_run else {}
     if "factor" in defaults and not factor_given:
         config.data.factor = defaults["factor"]
         print(f"note: paper preset on an LLFF scene: --factor {config.data.factor} (the official LLFF config; "
@@ -127,34 +142,65 @@ def load_training_scene(args, config, data: Path, new_run: bool):
         # LLFF scenes usually ship only downscaled images; the standard protocol trains at factor 8.
         config.data.factor = 8
         print("note: LLFF scene without full-size images/: using --factor 8 (the standard protocol)", file=sys.stderr)
+    if "steps" in defaults and not steps_given:
+        # Each rank draws its own rays: W ranks see W times as many per step, so as many rays as the official
+        # single-GPU run (and as the official code on W GPUs) take steps / W.
+        print(f"note: paper preset under {world_size} MPI ranks: --steps {defaults['steps']} ({config.train.steps:,} "
+              f"/ {world_size}: the same rays in total as one process; pass --steps to choose another)",
+              file=sys.stderr)
+        config.train.steps = defaults["steps"]
+    needs_pool = new_run and fmt == "llff" and "factor" in defaults and not steps_given
+    if not load and not needs_pool:
+        return None
     scene = load_scene(data, factor=config.data.factor, testskip=config.data.testskip,
                        allow_outside=args.allow_outside_paths)
-    if defaults and not steps_given:
+    if needs_pool:
         train_views = scene.split("train")
         pool = len(train_views) * scene.intrinsics.height * scene.intrinsics.width
-        config.train.steps = scene_defaults(config, fmt, pool, backend.world_size())["steps"]
+        config.train.steps = scene_defaults(config, fmt, pool, world_size)["steps"]
         print(f"note: paper preset on an LLFF scene: --steps {config.train.steps} (100 epochs of the "
-              f"{pool:,} training rays at {config.train.rays_per_step * backend.world_size()} rays per step, "
+              f"{pool:,} training rays at {config.train.rays_per_step * world_size} rays per step, "
               "the official LLFF config; pass --steps to choose another)", file=sys.stderr)
-    return scene
+    return scene if load else None
+
+
+def print_config(args, config, data: Path, new_run: bool) -> int:
+    """``--print-config``: the resolved config as JSON on stdout (notes on stderr), nothing trained or written.
+
+    Applies what ``run`` and ``train`` would: the scene-dependent defaults (reading the scene only for LLFF's
+    ray pool; the MPI world size from the launcher's environment, so Jittor is not started) and ``--max-minutes``,
+    which becomes a time schedule's budget (``train.minutes``).
+    """
+    from ..startup import launcher_world_size
+
+    load_training_scene(args, config, data, new_run, world_size=launcher_world_size(), load=False)
+    if args.max_minutes and config.train.schedule == "time":
+        config.train.minutes = float(args.max_minutes)  # as train.train does with max_minutes
+    print(config.to_json())
+    return 0
 
 
 def run(args) -> int:
     from .. import fileio, runguard
     from ..data import DEMO_SCENE
+    from ..presets import default_preset
     from ..runs import config_path, read_config
-    from ..train import train
-
-    check_options(args)
-    data = Path(args.data) if args.data else DEMO_SCENE
-    out = Path(args.out) if args.out else Path("runs") / f"{data.name}-{args.preset or 'cpu'}"
-    saved = read_config(out) if args.resume and config_path(out).is_file() else None
-    config = build_config(args, saved)
-    check_writable_dir(out)
-    from ..launch import relaunch_under_mpi
     from ..startup import resolve_device
 
-    relaunch_under_mpi(config.train.cpu_processes, resolve_device().device)  # returns unless it restarts
+    check_options(args)
+    device = resolve_device().device  # no Jittor import: the default preset and the MPI relaunch depend on it
+    preset_name = args.preset or default_preset(device)
+    data = Path(args.data) if args.data else DEMO_SCENE
+    out = Path(args.out) if args.out else Path("runs") / f"{data.name}-{preset_name}"
+    saved = read_config(out) if args.resume and config_path(out).is_file() else None
+    config = build_config(args, saved, default=preset_name)
+    if args.print_config:
+        return print_config(args, config, data, new_run=saved is None)
+    check_writable_dir(out)
+    from ..launch import relaunch_under_mpi
+    from ..train import train
+
+    relaunch_under_mpi(config.train.cpu_processes, device)  # returns unless it restarts
     scene = load_training_scene(args, config, data, new_run=saved is None)
     info = {"data": str(data.resolve()), "format": scene.format, "factor": config.data.factor,
             "height": scene.intrinsics.height, "width": scene.intrinsics.width}

@@ -108,19 +108,29 @@ class SampleField(nn.Module):
     def new_head(self, n_samples: int) -> nn.Linear:
         """A freshly initialised output layer: width → ``n_samples`` (paper head) or width → K (quantile head).
 
-        Paper head with ``uniform_init``: the bias of output k is logit((k + ½)/N) and the weights are scaled
-        down 10x, so that an untrained field already spreads its samples evenly over [near, far] (like
-        stratified sampling) instead of bunching them around the middle of the ray, where sigmoid(≈0) puts them
-        with the default initialisation. The network and the loss are unchanged; only the starting point differs.
+        Paper head with ``uniform_init``: the bias of output k is logit((k + ½)/N) and the weights are
+        ``nn.Linear``'s draw (U(±1/√width) in Jittor 1.3) scaled down 10x, to U(±0.1/√width), so that an untrained
+        field already spreads its samples evenly over [near, far] (like stratified sampling) instead of bunching
+        them around the middle of the ray, where sigmoid(≈0) puts them with the default initialisation. The network
+        and the loss are unchanged; only the starting point differs.
 
         Quantile head with ``uniform_init``: zero weights and bias, so every ray starts with the uniform
         histogram and its samples at exactly (k + ½)/N, for every N (the trunk gets gradients from the second step
         on, once the head's weights have moved).
+
+        Without ``uniform_init`` (either head): PyTorch's default initialisation of a Linear layer, the official
+        code's: weight (out, width) and bias (out,) ~ U(−1/√width, +1/√width) (fan_in = width), drawn here
+        explicitly from Jittor's generator (so the run's seed fixes them) rather than left to ``nn.Linear``,
+        whose scheme is Jittor's choice. The paper head's samples then start bunched around mid-ray.
         """
         head = nn.Linear(self.trunk.width, self.n_bins if self.any_n else n_samples)
         if self.uniform_init:
             head.bias.assign(self._uniform_bias(n_samples))
             head.weight.assign(jt.zeros_like(head.weight) if self.any_n else head.weight * 0.1)
+        else:
+            bound = 1.0 / float(np.sqrt(self.trunk.width))
+            head.weight.assign(jt.init.uniform(tuple(head.weight.shape), "float32", -bound, bound))
+            head.bias.assign(jt.init.uniform(tuple(head.bias.shape), "float32", -bound, bound))
         return head
 
     def _uniform_bias(self, n_samples: int) -> jt.Var:

@@ -34,6 +34,30 @@ def test_uniform_init_spreads_samples_over_the_ray():
     assert z[:, 0].mean() < 2.5 and z[:, -1].mean() > 5.5  # covers [near, far], not bunched mid-ray
 
 
+@pytest.mark.parametrize("head", ["paper", "quantile"])
+def test_default_init_is_pytorchs_linear_default(head):
+    """'default': weight and bias ~ U(±1/√fan_in), as the official code's PyTorch Linear (std 1/√(3·fan_in)),
+    from Jittor's generator: the seed fixes them."""
+    fields = []
+    for seed in (1, 1, 2):  # not 0: Jittor's CPU generator (minstd) takes seed 0 as 1
+        jt.set_global_seed(seed)
+        fields.append(SampleField(n_samples=64, width=128, depth=2, origin_freqs=2, direction_freqs=2,
+                                  uniform_init=False, head=head, n_bins=64))
+        jt.sync(list(fields[-1].parameters()))  # Jittor draws lazily: before the next seed
+    bound = 1 / np.sqrt(128)
+    for values in (fields[0].head.weight.numpy(), fields[0].head.bias.numpy()):
+        assert np.abs(values).max() <= bound
+        assert values.std() == pytest.approx(bound / np.sqrt(3), rel=0.1)  # not scaled down
+    assert np.array_equal(fields[0].head.weight.numpy(), fields[1].head.weight.numpy())
+    assert not np.array_equal(fields[0].head.weight.numpy(), fields[2].head.weight.numpy())
+
+
+def test_uniform_init_scales_the_paper_heads_weights_by_a_tenth():
+    field = SampleField(n_samples=64, width=128, depth=2, origin_freqs=2, direction_freqs=2, uniform_init=True)
+    weight = field.head.weight.numpy()
+    assert np.abs(weight).max() <= 0.1 / np.sqrt(128) and weight.std() > 0.05 / np.sqrt(3 * 128)
+
+
 def test_photometric_loss_reaches_the_sample_field():
     config = preset("tiny")
     model = NeuSample(config.model)
