@@ -26,6 +26,7 @@ Rows (``method``, ``scene``, ``n``, ``seed``, ``minutes``, ``steps``, ``test_psn
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -34,7 +35,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, RESULTS, LoadMonitor, write_result  # noqa: E402
+from common import REPO, RESULTS, LoadMonitor, run_record, write_result  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 SCENES = {  # scene → (data folder, factor, eval --skip, preset)
@@ -43,10 +44,12 @@ SCENES = {  # scene → (data folder, factor, eval --skip, preset)
     "fern": (DATA / "nerf_llff_data" / "fern", 8, 1, "cpu"),
 }
 NEUSAMPLE_RECIPE = ["model.sample_field_head=quantile", "model.sample_field_proposal_loss=1",
-                    "model.sample_field_probes=16", "model.sample_field_init=default", "train.sample_field_lr_scale=1"]
-"""The sample field that learnt per-ray placement on the demo scene (benchmarks/results/pilot_demo_n8*.json):
-quantile head taught by the probe pass, the official random head initialisation, the radiance field's rate
-(``--neusample-set`` replaces it)."""
+                    "model.sample_field_probes=16", "model.sample_field_init=default", "train.sample_field_lr_scale=1",
+                    "model.origin_freqs=2", "model.direction_freqs=4"]
+"""The sample field that learnt per-ray placement that holds on test views (docs/benchmarks.md, "Does the sample
+field earn its place?"): quantile head taught by the probe pass, the official random head initialisation, the
+radiance field's rate, and low encoding frequencies for the ray (the paper's 10 and 10 did not generalise to
+new cameras). ``--neusample-set`` replaces it."""
 FIGURE = REPO / "docs" / "images" / "sampler_comparison.png"
 
 
@@ -83,7 +86,10 @@ def measure_one(method: str, scene: str, n: int, seed: int, args) -> dict:
     """Train (or resume) one model, evaluate it; its row."""
     data, factor, skip, preset = SCENES[scene]
     preset = args.preset or preset
-    run_dir = Path(args.out) / f"{scene}-{method}-n{n}-s{seed}-{args.minutes:g}min"
+    recipe = ""
+    if method == "neusample":  # one folder per recipe: a run of another recipe is never resumed
+        recipe = "-" + hashlib.sha1(" ".join(args.neusample_set).encode()).hexdigest()[:8]
+    run_dir = Path(args.out) / f"{scene}-{method}{recipe}-n{n}-s{seed}-{args.minutes:g}min"
     sets = [*args.all_set, *method_sets(method, n, args), f"train.seed={seed}"]
     train = ["train", "--data", str(data), "--preset", preset, "--factor", str(factor), "--no-progress",
              "--max-minutes", f"{args.minutes:g}", "--out", str(run_dir), *(x for s in sets for x in ("--set", s))]
@@ -103,7 +109,10 @@ def measure_one(method: str, scene: str, n: int, seed: int, args) -> dict:
            "steps": latest_step(run_dir), "test_psnr": results["psnr"], "test_ssim": results["ssim"],
            "sec_per_image": results["sec_per_image"], "points_per_ray": results.get("points_per_ray"),
            "n_images": results.get("n_images"), "wall_minutes": round(minutes, 2), "load_average": load.summary(),
-           "command": "jneusample " + " ".join(train)}
+           "command": "jneusample " + " ".join(train),
+           **{key: value for key, value in run_record().items() if key in ("date", "git_commit")}}
+    if method == "neusample":
+        row["neusample_set"] = list(args.neusample_set)
     if method in ("neusample", "paper-head"):
         jneusample(placement)
         study = json.loads((run_dir / "placement_test.json").read_text())
@@ -112,11 +121,21 @@ def measure_one(method: str, scene: str, n: int, seed: int, args) -> dict:
 
 
 def key(row: dict) -> tuple:
-    return (row["method"], row["scene"], row["n"], row["seed"], row["minutes"])
+    """Rows of one method, scene, N, seed and budget replace each other; NeuSample's also by recipe."""
+    return (row["method"], row["scene"], row["n"], row["seed"], row["minutes"], tuple(row.get("neusample_set", [])))
 
 
-def plot(rows: list[dict], path: Path = FIGURE) -> Path:
-    """PSNR against seconds per test image, one panel per scene, one line per method over N."""
+def recipe_of(row: dict, recipe: list[str]) -> bool:
+    """Whether a row is of the figure's NeuSample recipe (rows written before recipes were recorded per row
+    carried the file's ``neusample_recipe``; only rows naming ``recipe`` are drawn)."""
+    return row["method"] != "neusample" or row.get("neusample_set") == list(recipe)
+
+
+def plot(rows: list[dict], path: Path = FIGURE, recipe: list[str] | None = None) -> Path:
+    """PSNR against seconds per test image, one panel per scene, one line per method over N (NeuSample: the rows
+    of ``recipe`` only, when given)."""
+    if recipe is not None:
+        rows = [r for r in rows if recipe_of(r, recipe)]
     import matplotlib
 
     matplotlib.use("Agg")
@@ -190,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     path = RESULTS / f"{args.name}.json"
     rows = json.loads(path.read_text()).get("rows", []) if path.exists() else []
     if args.plot_only:
-        print(plot(rows))
+        print(plot(rows, recipe=args.neusample_set))
         return 0
     missing = [str(SCENES[s][0]) for s in args.scenes if not SCENES[s][0].exists()]
     if missing and not args.dry_run:
@@ -211,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
                         "neusample_recipe": list(args.neusample_set), "rows": rows})
                     print(json.dumps({k: v for k, v in row.items() if k != "command"}), flush=True)
     if args.plot and not args.dry_run:
-        print(plot(rows))
+        print(plot(rows, recipe=args.neusample_set))
     return 0
 
 

@@ -52,9 +52,11 @@ class ModelConfig:
     sample_field_width: int = 256
     """Width of the sample field MLP."""
     origin_freqs: int = 10
-    """Sample field: positional-encoding frequencies of the ray origin."""
+    """Sample field: positional-encoding frequencies of the ray origin (the paper: 10; with the proposal loss, 2
+    let the per-ray placement hold on cameras the field never saw: docs/method.md §9.2)."""
     direction_freqs: int = 10
-    """Sample field: positional-encoding frequencies of the unit ray direction."""
+    """Sample field: positional-encoding frequencies of the unit ray direction (the paper: 10; see origin_freqs:
+    4 with the proposal loss)."""
     sample_field_init: SampleFieldInit = "default"
     """Initial output layer (head) of the sample field: 'default' (the paper; the official code's PyTorch default
     for a Linear layer: weight and bias ~ U(−1/√fan_in, +1/√fan_in), fan_in = sample_field_width; the paper

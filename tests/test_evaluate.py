@@ -1,4 +1,5 @@
 """Evaluation writes its folder completely or not at all, and its results are strict JSON."""
+import json
 import shutil
 
 from conftest import error_line
@@ -15,9 +16,20 @@ def test_disk_full_in_eval_is_one_line_and_leaves_no_folder(run_dir, tmp_path, c
     assert sorted(p.name for p in run.iterdir() if p.name.startswith((".eval", "eval"))) == []
 
 
-def test_eval_results_are_strict_json(run_dir, tmp_path):
+def test_eval_results_are_strict_json(run_dir, tmp_path, monkeypatch):
+    # identical images (an infinite PSNR) and a NaN metric: the file must still parse as strict JSON, with null
+    from jneusample import evaluate
+
+    monkeypatch.setattr(evaluate, "image_metrics",
+                        lambda prediction, target, nets: {"psnr": float("inf"), "ssim": float("nan")})
     run = tmp_path / "run"
     shutil.copytree(run_dir, run)
     assert main(["eval", "--run", str(run), "--lpips", "none", "--no-progress", "--skip", "4"]) == 0
     text = (run / "eval_test" / "results.json").read_text()
-    assert "NaN" not in text and "Infinity" not in text
+
+    def refuse(constant):
+        raise AssertionError(f"non-standard JSON constant {constant}")
+
+    results = json.loads(text, parse_constant=refuse)
+    assert results["psnr"] is None and results["ssim"] is None
+    assert [r["psnr"] for r in results["per_image"]] == [None, None]

@@ -12,7 +12,7 @@ last one for [s_M, 1]. The probe pass composites with that *finite* last interva
 one: the last probe's weight is then the content between it and ``far`` (distant content attracts samples to the
 far end), while what lies behind ``far`` (the background) is no place on the ray and gets no weight. (Measured:
 with the infinite last interval, an untrained field gives the last probe the largest weight on every ray, the
-samples all move to the far end, the radiance field never sees the object and the run stalls at 16 dB.)
+samples all move to the far end, the radiance field never sees the object and the run stalls.)
 
 Two losses, one per head (``model.sample_field_proposal_loss`` is λ):
 

@@ -1,6 +1,7 @@
 """``--samples N`` of eval, render and plot-samples: any N from one quantile-head run; a one-line error naming the
 run for a paper-head run (whose N is fixed)."""
 import json
+import math
 
 import pytest
 
@@ -22,7 +23,7 @@ def quantile_run(tmp_path_factory):
     scene = load_scene(DEMO_SCENE, factor=4, quiet=True)
     result = train(config, scene, run, progress=False,
                    scene_info={"data": str(DEMO_SCENE), "format": "blender", "factor": 4})
-    assert result.step == 6 and result.train_psnr == result.train_psnr  # trained, and not NaN
+    assert result.step == 6 and math.isfinite(result.train_psnr)
     return run
 
 
@@ -33,13 +34,29 @@ def test_training_logged_finite_losses(quantile_run):
 
 
 def test_eval_at_another_n(quantile_run, capsys):
+    import numpy as np
+
+    from jneusample.metrics.psnr import psnr_from_mse
+    from jneusample.rendering import render_image, render_settings
+    from jneusample.runs import load_run
+
     assert main(["eval", "--run", str(quantile_run), "--samples", "5", "--skip", "4", "--lpips", "none",
                  "--no-images", "--no-progress"]) == 0
-    results = json.loads((quantile_run / "eval_test_n5" / "results.json").read_text())  # default out: _n5
-    assert results["points_per_ray"] == 5 and results["psnr"] > 0
+    at_5 = json.loads((quantile_run / "eval_test_n5" / "results.json").read_text())  # default out: _n5
+    assert at_5["points_per_ray"] == 5
     assert main(["eval", "--run", str(quantile_run), "--skip", "4", "--lpips", "none", "--no-images",
                  "--no-progress"]) == 0
-    assert json.loads((quantile_run / "eval_test" / "results.json").read_text())["points_per_ray"] == 8
+    at_8 = json.loads((quantile_run / "eval_test" / "results.json").read_text())
+    assert at_8["points_per_ray"] == 8
+    # the N = 5 report is the model rendered with 5 samples per ray: recompute its first image here
+    run = load_run(quantile_run, samples=5)
+    scene = load_scene(DEMO_SCENE, factor=4, quiet=True)
+    views = scene.split("test")
+    image = render_image(run.model, scene, views.c2w[0], render_settings(scene, run.config, training=False),
+                         run.config.render.chunk_points)["color"]
+    expected = psnr_from_mse(float(np.mean((image - views.images[0]) ** 2)))
+    assert at_5["per_image"][0]["psnr"] == pytest.approx(expected, abs=1e-4)
+    assert at_5["psnr"] != at_8["psnr"]  # other samples, another image
     capsys.readouterr()
 
 

@@ -70,7 +70,16 @@ def test_the_probe_pass_is_stratified_and_gradient_free():
 
 
 @pytest.mark.parametrize("head", ["paper", "quantile"])
-def test_a_training_pass_with_the_proposal_loss_teaches_the_sample_field_only(head):
+def test_a_training_pass_with_the_proposal_loss_teaches_the_sample_field_only(head, monkeypatch):
+    from jneusample import models
+
+    real_probe = models.probe_weights
+
+    def concentrated(field, rays, settings, n_probes):  # the real pass, then all weight on probe 2 of each ray
+        s, w = real_probe(field, rays, settings, n_probes)
+        return s, jt.array(np.tile(np.eye(n_probes, dtype=np.float32)[2] * 0.9, (len(rays), 1)))
+
+    monkeypatch.setattr(models, "probe_weights", concentrated)  # an untrained field's weights may be covered
     config = preset("tiny")
     config.model.sample_field_head = head
     config.model.sample_field_proposal_loss = 1.0
