@@ -30,3 +30,12 @@ def add_allow_outside_option(parser: argparse.ArgumentParser) -> None:
                         help="let the scene's files (image paths, symlinks) point outside the scene folder; "
                              "by default they must stay inside it, so that a downloaded scene cannot make us "
                              "read other files")
+
+
+def check_factor(factor: int | None) -> None:
+    """``--factor`` of the commands that render a run: None (the run's) or a positive integer; 0 or less is a
+    one-line error before anything is loaded (0 used to fall back to the run's factor silently)."""
+    from ..errors import InputError
+
+    if factor is not None and factor < 1:
+        raise InputError(f"--factor must be a positive integer, got {factor}")

@@ -43,6 +43,9 @@ def parse_nets(text: str) -> tuple[str, ...]:
 
 
 def run(args) -> int:
+    from .common import check_factor
+
+    check_factor(args.factor)
     from pathlib import Path
 
     from .. import backend

@@ -36,6 +36,9 @@ MAX_PIXELS = 12
 
 
 def run(args) -> int:
+    from .common import check_factor
+
+    check_factor(args.factor)
     from .. import backend
     from ..plots import draw_samples, save_figure, study_samples
     from ..fileio import check_writable_dir, probe_writable

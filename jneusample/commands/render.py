@@ -61,6 +61,9 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    from .common import check_factor
+
+    check_factor(args.factor)
     from .. import backend
     from ..fileio import check_writable_dir, probe_writable
     from ..errors import InputError

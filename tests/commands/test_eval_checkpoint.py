@@ -79,3 +79,12 @@ def test_bad_checkpoint_values_are_one_line(validated_run, capsys, tmp_path, cho
 def test_best_without_validation_is_one_line(run_dir, capsys, tmp_path):
     code, err = evaluate(run_dir, "best", capsys, tmp_path)  # the tiny preset does not validate
     assert code == 2 and "--checkpoint best needs a validation PSNR" in error_line(err)
+
+
+@pytest.mark.parametrize("command", [["eval"], ["render", "--path", "test"], ["plot-samples"]])
+def test_factor_zero_is_one_line_before_anything_is_loaded(command, tmp_path, capsys):
+    from conftest import error_line
+    from jneusample.cli import main
+
+    assert main([*command, "--run", str(tmp_path / "no_such_run"), "--factor", "0"]) == 2
+    assert error_line(capsys.readouterr().err) == "error: --factor must be a positive integer, got 0"
