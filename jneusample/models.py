@@ -21,7 +21,7 @@ from .histogram_loss import histogram_loss
 from .model_base import Model, linear_flops, mse, radiance_flops
 from .model_registry import model_class
 from .optim import ParamGroup, constant, warmup_linear_decay
-from .rendering import Rays, RenderSettings, query_and_composite
+from .rendering import MAX_SAMPLES_PER_RAY, Rays, RenderSettings, query_and_composite
 from .samplers.proposal import interlevel_bound_loss, probe_weights, quantile_distillation_loss
 from .samplers.stratified import jitter_within_intervals, stratified_unit_samples, unit_to_distance
 
@@ -242,6 +242,9 @@ class Stratified(Model):
     def set_points_per_ray(self, n: int) -> None:
         if int(n) < 2:
             raise InputError(f"samples per ray must be at least 2, got {n}")
+        if int(n) > MAX_SAMPLES_PER_RAY:
+            raise InputError(f"samples per ray must be at most {MAX_SAMPLES_PER_RAY} (compositing holds an N×N "
+                             f"matrix), got {n}")
         self.n_samples = int(n)
 
     def execute(self, rays: Rays, settings: RenderSettings) -> dict[str, jt.Var]:

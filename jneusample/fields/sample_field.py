@@ -12,6 +12,7 @@ from jittor import nn  # noqa: E402
 
 from ..distances import cumulative_distribution, piecewise_linear_quantiles
 from ..errors import InputError
+from ..rendering import MAX_SAMPLES_PER_RAY
 from .encoding import encoded_dims, positional_encoding
 from .mlp import SkipMLP
 
@@ -166,6 +167,9 @@ class SampleField(nn.Module):
                              "use `jneusample extract`)")
         if int(n_samples) < 2:
             raise InputError(f"samples per ray must be at least 2, got {n_samples}")
+        if int(n_samples) > MAX_SAMPLES_PER_RAY:
+            raise InputError(f"samples per ray must be at most {MAX_SAMPLES_PER_RAY} (compositing holds an N×N "
+                             f"matrix), got {n_samples}")
         self.n_samples = int(n_samples)
 
     def trunk_features(self, origins: jt.Var, unit_dirs: jt.Var) -> jt.Var:

@@ -89,3 +89,9 @@ def test_samples_on_a_paper_head_run_is_one_line_naming_the_run(command, tmp_pat
     assert main([*argv, "--run", str(run), "--samples", "4"]) == 2
     line = error_line(capsys.readouterr().err)
     assert str(run) in line and "--samples 4" in line and "fixed N = 8" in line and "jneusample extract" in line
+
+
+def test_too_many_samples_is_one_line_naming_the_limit(quantile_run, tmp_path, capsys):
+    assert main(["eval", "--run", str(quantile_run), "--samples", "100000", "--out", str(tmp_path / "e")]) == 2
+    line = error_line(capsys.readouterr().err)
+    assert str(quantile_run) in line and "at most 4096" in line and "100000" in line
