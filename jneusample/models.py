@@ -13,7 +13,6 @@ import numpy as np
 from .backend import jt  # noqa: F401  (configures Jittor before it is imported)
 
 from .config import Config, ModelConfig, samples_choices
-from .errors import InputError
 from .distill import unit_positions
 from .fields.radiance import RadianceField
 from .fields.sample_field import SampleField, paper_head_bias
@@ -21,7 +20,7 @@ from .histogram_loss import histogram_loss
 from .model_base import Model, linear_flops, mse, radiance_flops
 from .model_registry import model_class
 from .optim import ParamGroup, constant, warmup_linear_decay
-from .rendering import MAX_SAMPLES_PER_RAY, Rays, RenderSettings, query_and_composite
+from .rendering import Rays, RenderSettings, check_samples_per_ray, query_and_composite
 from .samplers.proposal import interlevel_bound_loss, probe_weights, quantile_distillation_loss
 from .samplers.stratified import jitter_within_intervals, stratified_unit_samples, unit_to_distance
 
@@ -62,11 +61,7 @@ class NeuSample(Model):
         control of :mod:`jneusample.placement`); None: each ray's own samples."""
         self.training_samples: int | None = None
         """The N of the current training step (None: the render N); set by :meth:`begin_training_step`."""
-        self.radiance_field = RadianceField(
-            width=config.radiance_width, depth=config.radiance_depth,
-            position_freqs=config.position_freqs, view_freqs=config.view_freqs,
-            interval_encoding=config.interval_encoding,
-        )
+        self.radiance_field = RadianceField.from_config(config)
 
     @property
     def points_per_ray(self) -> int:
@@ -229,31 +224,19 @@ class Stratified(Model):
         super().__init__()
         self.n_samples = int(config.n_samples)
         self.inverse_depth = config.inverse_depth
-        self.radiance_field = RadianceField(
-            width=config.radiance_width, depth=config.radiance_depth,
-            position_freqs=config.position_freqs, view_freqs=config.view_freqs,
-            interval_encoding=config.interval_encoding,
-        )
+        self.radiance_field = RadianceField.from_config(config)
 
     @property
     def points_per_ray(self) -> int:
         return self.n_samples
 
     def set_points_per_ray(self, n: int) -> None:
-        if int(n) < 2:
-            raise InputError(f"samples per ray must be at least 2, got {n}")
-        if int(n) > MAX_SAMPLES_PER_RAY:
-            raise InputError(f"samples per ray must be at most {MAX_SAMPLES_PER_RAY} (compositing holds an N×N "
-                             f"matrix), got {n}")
-        self.n_samples = int(n)
+        self.n_samples = check_samples_per_ray(n)
 
     def execute(self, rays: Rays, settings: RenderSettings) -> dict[str, jt.Var]:
         t = stratified_unit_samples(len(rays), self.n_samples, jitter=settings.perturb)
-        if self.inverse_depth:  # linear in disparity, like the sample field's option
-            z = 1.0 / ((1.0 / settings.near) * (1.0 - t) + (1.0 / settings.far) * t)
-        else:
-            z = unit_to_distance(t, settings.near, settings.far)
-        return query_and_composite(self.radiance_field, rays, z, settings)
+        return query_and_composite(self.radiance_field, rays,
+                                   unit_to_distance(t, settings.near, settings.far, self.inverse_depth), settings)
 
     def loss(self, outputs: dict[str, jt.Var], target: jt.Var) -> jt.Var:
         return mse(outputs["color"], target)

@@ -35,13 +35,8 @@ class NeRF(Model):
             raise InputError(f"invalid config: model.n_coarse must be >= 3 when model.n_importance > 0 "
                              f"(got {self.n_coarse})")
 
-        def field() -> RadianceField:
-            return RadianceField(width=config.radiance_width, depth=config.radiance_depth,
-                                 position_freqs=config.position_freqs, view_freqs=config.view_freqs,
-                                 interval_encoding=config.interval_encoding)
-
-        self.coarse_field = field()
-        self.fine_field = field() if self.n_importance > 0 else None
+        self.coarse_field = RadianceField.from_config(config)
+        self.fine_field = RadianceField.from_config(config) if self.n_importance > 0 else None
 
     @property
     def points_per_ray(self) -> int:

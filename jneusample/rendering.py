@@ -86,6 +86,19 @@ MAX_SAMPLES_PER_RAY = 4096
 """The most points per ray a model may render with (``eval/render/plot-samples --samples N``): compositing's
 exclusive sum is an N×N matrix (:func:`exclusive_cumsum`), 64 MiB of float32 at 4096 and 37 GiB at 100,000."""
 
+
+def check_samples_per_ray(n: int) -> int:
+    """``n`` as an int when a model can render with it (2 ≤ n ≤ :data:`MAX_SAMPLES_PER_RAY`); a one-line
+    InputError otherwise."""
+    from .errors import InputError
+
+    if int(n) < 2:
+        raise InputError(f"samples per ray must be at least 2, got {n}")
+    if int(n) > MAX_SAMPLES_PER_RAY:
+        raise InputError(f"samples per ray must be at most {MAX_SAMPLES_PER_RAY} (compositing holds an N×N "
+                         f"matrix), got {n}")
+    return int(n)
+
 _EXCLUSIVE_SUM = {}
 
 

@@ -20,6 +20,13 @@ class RadianceField(nn.Module):
     (:func:`attenuate_blocks`; the caller passes the variances, :func:`jneusample.rendering.interval_variances`).
     """
 
+    @classmethod
+    def from_config(cls, config) -> "RadianceField":
+        """The radiance field a ``ModelConfig`` describes (widths, depths, frequencies, interval encoding): what
+        every model (NeuSample, NeRF's two, the stratified control) builds."""
+        return cls(width=config.radiance_width, depth=config.radiance_depth, position_freqs=config.position_freqs,
+                   view_freqs=config.view_freqs, interval_encoding=config.interval_encoding)
+
     def __init__(self, width: int = 256, depth: int = 8, position_freqs: int = 10, view_freqs: int = 4,
                  interval_encoding: bool = False):
         super().__init__()

@@ -12,7 +12,8 @@ from jittor import nn  # noqa: E402
 
 from ..distances import cumulative_distribution, piecewise_linear_quantiles
 from ..errors import InputError
-from ..rendering import MAX_SAMPLES_PER_RAY
+from ..rendering import check_samples_per_ray
+from ..samplers.stratified import unit_to_distance
 from .encoding import encoded_dims, positional_encoding
 from .mlp import SkipMLP
 
@@ -165,12 +166,7 @@ class SampleField(nn.Module):
             raise InputError(f"the paper's sample-field head outputs a fixed N = {self.n_samples} samples per ray "
                              "(only a model.sample_field_head=quantile run renders at any N; for fewer samples, "
                              "use `jneusample extract`)")
-        if int(n_samples) < 2:
-            raise InputError(f"samples per ray must be at least 2, got {n_samples}")
-        if int(n_samples) > MAX_SAMPLES_PER_RAY:
-            raise InputError(f"samples per ray must be at most {MAX_SAMPLES_PER_RAY} (compositing holds an N×N "
-                             f"matrix), got {n_samples}")
-        self.n_samples = int(n_samples)
+        self.n_samples = check_samples_per_ray(n_samples)
 
     def trunk_features(self, origins: jt.Var, unit_dirs: jt.Var) -> jt.Var:
         """The trunk's output (R, width) for rays (origins, unit_dirs (R, 3)): what the head reads."""
@@ -203,9 +199,7 @@ class SampleField(nn.Module):
     def distances(self, t: jt.Var, near: float, far: float) -> jt.Var:
         """Positions t ∈ [0, 1] (any shape) → distances in [near, far]: linear in depth, or with
         ``inverse_depth`` in disparity."""
-        if self.inverse_depth:
-            return 1.0 / ((1.0 / near) * (1.0 - t) + (1.0 / far) * t)
-        return near * (1.0 - t) + far * t
+        return unit_to_distance(t, near, far, self.inverse_depth)
 
     def execute(self, origins: jt.Var, unit_dirs: jt.Var, near: float, far: float, n_samples: int | None = None,
                 jitter: bool = False) -> jt.Var:

@@ -20,8 +20,12 @@ def stratified_unit_samples(n_rays: int, n_samples: int, jitter: bool) -> jt.Var
     return ((k + 0.5) / n_samples).broadcast([n_rays, n_samples]).stop_grad()
 
 
-def unit_to_distance(t: jt.Var, near: float, far: float) -> jt.Var:
-    """z = near·(1 − t) + far·t (any shape): linear in depth, or in NDC depth for forward-facing scenes."""
+def unit_to_distance(t: jt.Var, near: float, far: float, inverse_depth: bool = False) -> jt.Var:
+    """Positions t ∈ [0, 1] (any shape) → distances in [near, far]: z = near·(1 − t) + far·t, linear in depth (in
+    NDC depth for forward-facing scenes), or with ``inverse_depth`` linear in disparity,
+    z = 1 / ((1/near)·(1 − t) + (1/far)·t)."""
+    if inverse_depth:
+        return 1.0 / ((1.0 / near) * (1.0 - t) + (1.0 / far) * t)
     return near * (1.0 - t) + far * t
 
 
