@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from .colmap import quaternion_to_rotation  # the one Hamilton-convention conversion (COLMAP's too)
 from .scene import Intrinsics, check_rotations
 
 
@@ -162,16 +163,6 @@ def rotation_to_quaternion(rotation: np.ndarray) -> np.ndarray:
         q = [(r[1, 0] - r[0, 1]) / s, (r[0, 2] + r[2, 0]) / s, (r[1, 2] + r[2, 1]) / s, s / 4]
     q = np.asarray(q) / np.linalg.norm(q)
     return -q if q[0] < 0 else q
-
-
-def quaternion_to_rotation(q: np.ndarray) -> np.ndarray:
-    """(3, 3) rotation matrix of a quaternion (w, x, y, z) (normalised first)."""
-    w, x, y, z = np.asarray(q, np.float64) / np.linalg.norm(q)
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-    ])
 
 
 def slerp(q0: np.ndarray, q1: np.ndarray, t: float) -> np.ndarray:
