@@ -96,6 +96,10 @@ class ModelConfig:
     sample_field_probes: int = 32
     """M, the probe pass's stratified samples per ray (only with model.sample_field_proposal_loss > 0): each
     training step queries the radiance field at M more points per ray, forward only."""
+    sample_field_probe_share: float = 1.0
+    """Share of a training step's rays the probe pass sees, in (0, 1]: the first ⌈share·R⌉ of the step's R rays
+    (drawn at random, so a random subset), and the proposal loss is averaged over them. The probe costs M
+    forward radiance queries per probed ray, more than the N samples themselves at small N; 1: every ray."""
     sample_field_interval_jitter: bool = False
     """Paper head: in training, move each sorted sample uniformly within its share of the ray (between the
     midpoints to its neighbours; jneusample/samplers/stratified.py), so that the radiance field learns a density
@@ -487,6 +491,7 @@ def validate(config: Config) -> None:
          "histogram)"),
         (config.model.sample_field_proposal_loss >= 0, "model.sample_field_proposal_loss must be >= 0"),
         (config.model.sample_field_probes >= 2, "model.sample_field_probes must be >= 2"),
+        (0 < config.model.sample_field_probe_share <= 1, "model.sample_field_probe_share must be in (0, 1]"),
         (config.model.sample_field_depth >= 1 and config.model.radiance_depth >= 1, "MLP depths must be >= 1"),
         (config.model.sample_field_width >= 2 and config.model.radiance_width >= 2, "MLP widths must be >= 2"),
         (config.model.n_coarse >= 2 and config.model.n_importance >= 0, "model.n_coarse >= 2, n_importance >= 0"),

@@ -21,7 +21,7 @@ from .model_base import Model, linear_flops, mse, radiance_flops
 from .model_registry import model_class
 from .optim import ParamGroup, constant, warmup_linear_decay
 from .rendering import Rays, RenderSettings, check_samples_per_ray, query_and_composite
-from .samplers.proposal import interlevel_bound_loss, probe_weights, quantile_distillation_loss
+from .samplers.proposal import interlevel_bound_loss, probe_weights, probed_rays, quantile_distillation_loss
 from .samplers.stratified import jitter_within_intervals, stratified_unit_samples, unit_to_distance
 
 
@@ -55,6 +55,7 @@ class NeuSample(Model):
         self.proposal_loss_weight = config.sample_field_proposal_loss
         """λ of the proposal loss against a probe pass (jneusample.samplers.proposal; 0: none)."""
         self.n_probes = config.sample_field_probes
+        self.probe_share = config.sample_field_probe_share
         self.interval_jitter = config.sample_field_interval_jitter
         self.fixed_placement: np.ndarray | None = None
         """When set, (N,) positions t ∈ [0, 1] that every ray gets instead of its own (the "mean placement"
@@ -153,7 +154,8 @@ class NeuSample(Model):
         outputs = query_and_composite(self.radiance_field, rays, self.sample_field.distances(
             self._jittered(t, settings), settings.near, settings.far), settings)
         if wants_proposal:
-            extras["probe_s"], extras["probe_w"] = probe_weights(self.radiance_field, rays, settings, self.n_probes)
+            extras["probe_s"], extras["probe_w"] = probe_weights(
+                self.radiance_field, probed_rays(rays, self.probe_share), settings, self.n_probes)
         return {**outputs, **extras, "sample_t": t}
 
     def loss(self, outputs: dict[str, jt.Var], target: jt.Var) -> jt.Var:
@@ -164,10 +166,13 @@ class NeuSample(Model):
             total = total + self.histogram_loss_weight * histogram_loss(
                 outputs["sample_masses"], outputs["sample_t"], outputs["weights"], self.histogram_uniform)
         if "probe_w" in outputs:
+            probed = outputs["probe_w"].shape[0]  # the probe saw the step's first rays (probed_rays)
             if self.sample_field.any_n:
-                proposal = interlevel_bound_loss(outputs["sample_masses"], outputs["probe_s"], outputs["probe_w"])
+                proposal = interlevel_bound_loss(outputs["sample_masses"][:probed], outputs["probe_s"],
+                                                 outputs["probe_w"])
             else:
-                proposal = quantile_distillation_loss(outputs["sample_t"], outputs["probe_s"], outputs["probe_w"])
+                proposal = quantile_distillation_loss(outputs["sample_t"][:probed], outputs["probe_s"],
+                                                      outputs["probe_w"])
             total = total + self.proposal_loss_weight * proposal
         return total
 

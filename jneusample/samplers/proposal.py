@@ -30,6 +30,7 @@ Shapes: R rays, M probes, K bins, N samples.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -56,6 +57,15 @@ def probe_weights(field, rays: Rays, settings: RenderSettings, n_probes: int) ->
         quiet = dataclasses.replace(settings, density_noise_std=0.0, last_interval=last)
         weights = query_and_composite(field, rays, unit_to_distance(s, settings.near, settings.far), quiet)["weights"]
     return s.stop_grad(), weights.stop_grad()
+
+
+def probed_rays(rays: Rays, share: float) -> Rays:
+    """The rays the probe pass sees: the first ⌈share·R⌉ (at least one) of ``rays``. A training step's rays are
+    drawn at random, so these are a random subset, and the sampler's outputs for them are the same leading rows."""
+    count = max(1, math.ceil(share * len(rays)))
+    if count >= len(rays):
+        return rays
+    return Rays(rays.origins[:count], rays.directions[:count], rays.view_dirs[:count])
 
 
 def probe_intervals(s: jt.Var) -> tuple[jt.Var, jt.Var]:

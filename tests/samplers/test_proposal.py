@@ -6,7 +6,7 @@ from jneusample.backend import jt
 from jneusample.config import preset
 from jneusample.models import build_model
 from jneusample.rendering import Rays, RenderSettings
-from jneusample.samplers.proposal import (interlevel_bound_loss, probe_intervals, probe_weights,
+from jneusample.samplers.proposal import (interlevel_bound_loss, probe_intervals, probe_weights, probed_rays,
                                           quantile_distillation_loss, weight_quantiles)
 
 
@@ -102,3 +102,39 @@ def test_a_training_pass_with_the_proposal_loss_teaches_the_sample_field_only(he
     grads = jt.grad(total - photometric, radiance + field)
     assert all(not np.abs(g.numpy()).any() for g in grads[:len(radiance)])
     assert any(np.abs(g.numpy()).any() for g in grads[len(radiance):])
+
+
+def test_probed_rays_are_the_leading_share_of_the_step():
+    origins = np.arange(30, dtype=np.float32).reshape(10, 3)
+    rays = Rays.from_numpy(origins, origins + 1, origins + 2)
+    assert probed_rays(rays, 1.0) is rays
+    quarter = probed_rays(rays, 0.25)  # ⌈2.5⌉ = 3
+    assert len(quarter) == 3
+    np.testing.assert_array_equal(quarter.origins.numpy(), origins[:3])
+    np.testing.assert_array_equal(quarter.view_dirs.numpy(), origins[:3] + 2)
+    assert len(probed_rays(rays, 0.01)) == 1
+
+
+@pytest.mark.parametrize("head", ["paper", "quantile"])
+def test_a_probe_share_probes_fewer_rays_and_the_loss_uses_their_rows(head):
+    config = preset("tiny")
+    config.model.sample_field_head = head
+    config.model.sample_field_proposal_loss = 1.0
+    config.model.sample_field_probes = 6
+    config.model.sample_field_probe_share = 0.5
+    model = build_model(config.model)
+    rays = Rays.from_numpy(np.random.default_rng(0).normal(size=(8, 3)).astype(np.float32),
+                           np.tile([[0, 0, -1.0]], (8, 1)).astype(np.float32),
+                           np.tile([[0, 0, -1.0]], (8, 1)).astype(np.float32))
+    settings = RenderSettings(near=2.0, far=6.0, white_background=True, perturb=True)
+    outputs = model(rays, settings)
+    assert outputs["probe_w"].shape == (4, 6) and outputs["color"].shape == (8, 3)
+    target = jt.array(np.full((8, 3), 0.5, np.float32))
+    head_rows = {"sample_t": outputs["sample_t"][:4]}
+    if head == "quantile":
+        head_rows["sample_masses"] = outputs["sample_masses"][:4]
+    expected = (interlevel_bound_loss(head_rows["sample_masses"], outputs["probe_s"], outputs["probe_w"])
+                if head == "quantile" else
+                quantile_distillation_loss(head_rows["sample_t"], outputs["probe_s"], outputs["probe_w"]))
+    photometric = ((outputs["color"] - target) ** 2).mean()
+    assert model.loss(outputs, target).item() == pytest.approx(photometric.item() + expected.item(), rel=1e-5)
