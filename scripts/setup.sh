@@ -12,8 +12,8 @@ if command -v apt-get >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   # g++: Jittor compiles its operators; libdnnl-dev: oneDNN for a ~25x faster CPU matmul;
-  # OpenMPI: multi-process training; ffmpeg: videos.
-  apt-get install -y -qq g++ libdnnl-dev openmpi-bin libopenmpi-dev ffmpeg >/dev/null
+  # OpenMPI: multi-process training; ffmpeg: videos; chromium + chromium-driver: the viewer's browser test.
+  apt-get install -y -qq g++ libdnnl-dev openmpi-bin libopenmpi-dev ffmpeg chromium chromium-driver >/dev/null
 else
   echo "warning: apt-get not found. Install by hand: a C++ compiler (g++), oneDNN (libdnnl), OpenMPI and ffmpeg." >&2
   echo "         Without oneDNN Jittor still works on the CPU, ~25x slower." >&2
