@@ -230,14 +230,16 @@ def extract_frames(video: Path, dest: Path, fps: float) -> list[Path]:
 
 def _pycolmap():
     """Import pycolmap (only here: a large native library the other commands never load) with its logging
-    quiet unless JNEUSAMPLE_VERBOSE=1; InputError with the install command when it is missing."""
+    off unless JNEUSAMPLE_VERBOSE=1; InputError with the install command when it is missing."""
     try:
         import pycolmap
     except ImportError:
         raise InputError("jneusample process needs pycolmap, which is not installed "
                          "(pip install pycolmap==4.2.1, or pip install -e . in the repository)") from None
     if os.environ.get("JNEUSAMPLE_VERBOSE") != "1":
-        pycolmap.logging.minloglevel = 2  # errors only: COLMAP logs every image and every bundle adjustment
+        # Fatal only: COLMAP logs every image and bundle adjustment, and its errors ("Failed to create any sparse
+        # model") would precede our one-line error, which says the same with what to try.
+        pycolmap.logging.minloglevel = 3
     return pycolmap
 
 
