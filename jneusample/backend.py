@@ -162,7 +162,10 @@ def _configure() -> None:
 _configure()
 check_mpi_environment()  # under mpirun without a usable MPI: a one-line error instead of Jittor's traceback
 try:
-    import jittor as jt  # noqa: E402  (must follow the environment set-up above)
+    from .runguard import held_during_import
+
+    with held_during_import():  # a training command's stop signal during Jittor's start-up is kept for its loop
+        import jittor as jt  # noqa: E402  (must follow the environment set-up above)
 except SystemExit as _exit:  # Jittor quits after rebuilding its compiler utilities when compiler flags changed
     raise InputError("Jittor rebuilt its compiler utilities (its compiler flags changed, e.g. after switching "
                      "between CPU and CUDA); run the command again") from _exit

@@ -255,17 +255,39 @@ def resolve_device(choice: str | None = None) -> DeviceDecision:
 # --------------------------------------------------------------------------------------------------------
 
 def launcher_world_size() -> int:
-    """Number of processes the MPI launcher started (1 when not launched by mpirun)."""
+    """Number of processes the MPI launcher started (1 when not launched by mpirun or srun)."""
     for key in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE"):
         value = os.environ.get(key, "")
         if value.isdigit():
             return int(value)
-    return 1
+    return slurm_tasks()
+
+
+def launcher_rank() -> int:
+    """This process's rank as its launcher numbered it (0 outside a launch), read without Jittor: decides
+    which rank reports errors and signals before (or without) Jittor's MPI."""
+    for key in ("OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID"):
+        value = os.environ.get(key, "")
+        if value.isdigit():
+            return int(value)
+    return 0
+
+
+def slurm_tasks() -> int:
+    """Tasks of the ``srun`` step this process belongs to (``SLURM_STEP_NUM_TASKS``; 1 outside a step).
+
+    Only a step's own count is read: ``SLURM_NTASKS`` is also set in a batch script, which runs once, so a
+    single ``jneusample`` (or an ``mpirun``) started there is not a several-task launch.
+    """
+    value = os.environ.get("SLURM_STEP_NUM_TASKS", "")
+    return int(value) if value.isdigit() and "SLURM_PROCID" in os.environ else 1
 
 
 def mpi_requested() -> bool:
-    """True when this process was started by an MPI launcher (OpenMPI, or MPICH/Intel MPI via PMI)."""
-    return "OMPI_COMM_WORLD_SIZE" in os.environ or "PMI_SIZE" in os.environ or "PMI_RANK" in os.environ
+    """True when this process was started by an MPI launcher (OpenMPI, MPICH/Intel MPI via PMI, or ``srun``
+    with several tasks)."""
+    return ("OMPI_COMM_WORLD_SIZE" in os.environ or "PMI_SIZE" in os.environ or "PMI_RANK" in os.environ
+            or slurm_tasks() > 1)
 
 
 def mpi_problem() -> str | None:
@@ -278,6 +300,11 @@ def mpi_problem() -> str | None:
     if not mpi_requested():
         return None
     size = launcher_world_size()
+    if "OMPI_COMM_WORLD_SIZE" not in os.environ and "PMI_SIZE" not in os.environ and "PMI_RANK" not in os.environ:
+        # srun without a PMI plugin: each task would train the whole job alone, and all write the same run.
+        return (f"started by srun as {slurm_tasks()} tasks (SLURM_* variables only) but Jittor joins only OpenMPI's "
+                "mpirun, so every task would train alone; inside the allocation (salloc/sbatch) run one "
+                f"`mpirun -np {slurm_tasks()} python -m jneusample ...` instead of `srun` (docs/distributed.md, Slurm)")
     if "OMPI_COMM_WORLD_SIZE" not in os.environ:
         return (f"started by a non-OpenMPI launcher ({size} processes, PMI_* variables set) but Jittor only "
                 f"supports OpenMPI's mpirun; {INSTALL_HINT} and launch with its mpirun")
@@ -321,6 +348,6 @@ def one_line(exc: BaseException, limit: int = 300) -> str:
 __all__ = [
     "CudaToolkit", "DEVICE_CHOICES", "DEVICE_ENV", "DeviceDecision", "INSTALL_HINT", "check_mpi_environment",
     "cuda_problems", "driver_loadable", "find_nvcc", "gpu_present", "jittor_home", "jtcuda_would_download",
-    "launcher_world_size", "mpi_import_failed", "mpi_problem", "mpi_requested", "nvcc_version", "one_line",
-    "requested_device", "resolve_device",
+    "launcher_rank", "launcher_world_size", "mpi_import_failed", "mpi_problem", "mpi_requested", "nvcc_version",
+    "one_line", "requested_device", "resolve_device", "slurm_tasks",
 ]

@@ -22,16 +22,21 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..demo import run_demo
+    from .. import runguard
     from ..errors import InputError
 
+    runguard.catch_early()  # a stop signal during start-up stops training at its first step
     if not args.minutes > 0:
         raise InputError(f"--minutes must be > 0, got {args.minutes}")
-    from ..demo import demo_config
+    from ..demo import demo_config, run_demo
     from ..launch import relaunch_under_mpi
     from ..startup import resolve_device
 
-    relaunch_under_mpi(demo_config(args.minutes).train.cpu_processes, resolve_device().device)  # rank per core
+    # One rank per core, supervised by this process (its exit status is theirs); None: go on as one process.
+    status = relaunch_under_mpi(demo_config(args.minutes).train.cpu_processes, resolve_device().device,
+                                f"jneusample demo --out {args.out}")
+    if status is not None:
+        return status
     result = run_demo(Path(args.out), args.minutes, progress=not args.no_progress)
     from .. import backend
 

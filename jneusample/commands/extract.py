@@ -36,6 +36,8 @@ def run(args) -> int:
 
     from .. import runguard
     from ..errors import InputError
+
+    runguard.catch_early()  # before Jittor starts: a stop signal during start-up stops at the first step
     from ..extract import extract
 
     if args.max_minutes is not None and not (math.isfinite(args.max_minutes) and args.max_minutes > 0):

@@ -187,6 +187,7 @@ def run(args) -> int:
     from ..runs import config_path, read_config
     from ..startup import resolve_device
 
+    runguard.catch_early()  # a stop signal during start-up (Jittor, the scene) stops the run at its first step
     check_options(args)
     device = resolve_device().device  # no Jittor import: the default preset and the MPI relaunch depend on it
     preset_name = args.preset or default_preset(device)
@@ -198,9 +199,13 @@ def run(args) -> int:
         return print_config(args, config, data, new_run=saved is None)
     check_writable_dir(out)
     from ..launch import relaunch_under_mpi
+
+    # Supervises the ranks and returns their exit status when the config asks for several (Jittor not imported)
+    status = relaunch_under_mpi(config.train.cpu_processes, device, f"jneusample train --out {out} --resume")
+    if status is not None:
+        return status
     from ..train import train
 
-    relaunch_under_mpi(config.train.cpu_processes, device)  # returns unless it restarts
     scene = load_training_scene(args, config, data, new_run=saved is None)
     info = {"data": str(data.resolve()), "format": scene.format, "factor": config.data.factor,
             "height": scene.intrinsics.height, "width": scene.intrinsics.width}
@@ -219,8 +224,8 @@ def run(args) -> int:
         print(fileio.dumps(summary))
     if result.stop_signal:
         if backend.rank() == 0:
-            print(f"stopped by {runguard.signal_name(result.stop_signal)} at step {result.step} "
-                  f"(checkpoint {result.last_checkpoint}); continue with: jneusample train --out {out} --resume",
-                  file=sys.stderr)
+            print(f"stopped by {runguard.signal_name(result.stop_signal)}{runguard.mpirun_note(result.stop_signal)} "
+                  f"at step {result.step} (checkpoint {result.last_checkpoint}); continue with: "
+                  f"jneusample train --out {out} --resume", file=sys.stderr, flush=True)
         return runguard.exit_status(result.stop_signal)
     return 0

@@ -14,7 +14,8 @@ sys.path.insert(0, str(REPO))
 from jneusample import distributed, startup  # noqa: E402
 from jneusample.errors import InputError  # noqa: E402
 
-MPI_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "PMI_SIZE", "PMI_RANK", "use_mpi", "mpicc_path")
+MPI_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "PMI_SIZE", "PMI_RANK", "use_mpi", "mpicc_path",
+                 "SLURM_STEP_NUM_TASKS", "SLURM_PROCID", "SLURM_NTASKS")
 
 
 @pytest.fixture
@@ -70,6 +71,38 @@ def test_importing_the_backend_under_mpirun_without_mpi_fails_in_one_line(tmp_pa
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines[-1].startswith("error: distributed run impossible") and "libopenmpi-dev" in lines[-1], lines
     assert "Traceback" not in result.stderr
+
+
+def test_slurm_tasks_without_openmpi_are_refused(no_mpi):
+    no_mpi.setenv("SLURM_NTASKS", "4")  # a batch script (one process) is no several-task launch
+    no_mpi.setenv("SLURM_PROCID", "0")
+    assert not startup.mpi_requested() and startup.mpi_problem() is None
+    no_mpi.setenv("SLURM_STEP_NUM_TASKS", "2")  # srun -n 2
+    assert startup.launcher_world_size() == 2 and startup.launcher_rank() == 0
+    assert "srun" in startup.mpi_problem() and "mpirun -np 2" in startup.mpi_problem()
+    no_mpi.setenv("OMPI_COMM_WORLD_SIZE", "2")  # OpenMPI's mpirun inside the allocation: fine
+    no_mpi.setattr(startup.shutil, "which", lambda name: "/usr/bin/mpicc")
+    no_mpi.setattr(startup.os.path, "exists", lambda path: True)
+    assert startup.mpi_problem() is None
+
+
+@pytest.mark.parametrize("task", [0, 1])
+def test_srun_with_two_tasks_is_one_line_from_task_0(tmp_path, task):
+    """At the command line: task 0 says how to launch, task 1 says nothing; both exit 2 before Jittor starts."""
+    env = {key: value for key, value in os.environ.items() if key not in MPI_VARIABLES}
+    env.update(SLURM_STEP_NUM_TASKS="2", SLURM_NTASKS="2", SLURM_PROCID=str(task), PYTHONPATH=str(REPO))
+    result = subprocess.run([sys.executable, "-m", "jneusample", "train", "--preset", "tiny", "--steps", "1",
+                             "--out", str(tmp_path / "run")], env=env, cwd=REPO, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    if task == 0:
+        assert len(lines) == 1 and lines[0].startswith("error: distributed run impossible: started by srun as 2 "
+                                                       "tasks"), result.stderr
+        assert "mpirun -np 2" in lines[0]
+    else:
+        assert lines == []
+    assert not (tmp_path / "run").exists()
 
 
 def test_single_process_helpers_are_no_ops(no_mpi):
