@@ -45,11 +45,14 @@ SCENES = {  # scene → (data folder, factor, eval --skip, preset)
 }
 NEUSAMPLE_RECIPE = ["model.sample_field_head=quantile", "model.sample_field_proposal_loss=1",
                     "model.sample_field_probes=16", "model.sample_field_init=default", "train.sample_field_lr_scale=1",
-                    "model.origin_freqs=2", "model.direction_freqs=4"]
+                    "model.origin_freqs=2", "model.direction_freqs=4", "model.sample_field_probe_share=0.25",
+                    "model.sample_field_depth=4"]
 """The sample field that learnt per-ray placement that holds on test views (docs/benchmarks.md, "Does the sample
 field earn its place?"): quantile head taught by the probe pass, the official random head initialisation, the
 radiance field's rate, and low encoding frequencies for the ray (the paper's 10 and 10 did not generalise to
-new cameras). ``--neusample-set`` replaces it."""
+new cameras); the probe pass on a quarter of each step's rays and a 4-layer sample field, so that the sampler's
+training costs less than the 8 samples it places (recipe B; recipe A, the previous one, probed every ray with an
+8-layer field). ``--neusample-set`` replaces it."""
 FIGURE = REPO / "docs" / "images" / "sampler_comparison.png"
 
 
