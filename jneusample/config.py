@@ -150,7 +150,7 @@ class TrainConfig:
     steps: int = 400_000
     """Optimisation steps; the learning rate decays linearly over them."""
     rays_per_step: int = 4096
-    """Rays per step (per MPI rank)."""
+    """Rays per step (per MPI rank); at most ``MAX_RAYS_PER_STEP`` (2^20: the paper's 4096 × 256)."""
     lr: float = 5e-4
     """Initial Adam learning rate."""
     lr_final: float = 5e-6
@@ -266,7 +266,9 @@ class Config:
         config = Config()
         for section_name, section_values in values.items():
             if section_name == "preset":
-                config.preset = str(section_values)
+                if not isinstance(section_values, str):
+                    raise InputError(f"{source}: preset must be a preset's name, got {section_values!r}")
+                config.preset = section_values
                 continue
             if not hasattr(config, section_name) or not isinstance(section_values, dict):
                 raise InputError(f"{source}: unknown config section {section_name!r}")
@@ -496,7 +498,9 @@ def validate(config: Config) -> None:
         (config.model.sample_field_width >= 2 and config.model.radiance_width >= 2, "MLP widths must be >= 2"),
         (config.model.n_coarse >= 2 and config.model.n_importance >= 0, "model.n_coarse >= 2, n_importance >= 0"),
         (config.train.steps >= 1, "train.steps must be >= 1"),
-        (config.train.rays_per_step >= 1, "train.rays_per_step must be >= 1"),
+        (1 <= config.train.rays_per_step <= MAX_RAYS_PER_STEP,
+         f"train.rays_per_step must be in [1, {MAX_RAYS_PER_STEP:,}], got {config.train.rays_per_step:,} (a step's "
+         "activations grow with it: 2^20 rays of the paper's model need over 1 TiB)"),
         (0 < config.train.precrop_fraction <= 1, "train.precrop_fraction must be in (0, 1]"),
         (config.train.checkpoint_every >= 1, "train.checkpoint_every must be >= 1"),
         (config.train.keep_checkpoints >= 1, "train.keep_checkpoints must be >= 1"),
@@ -519,6 +523,11 @@ def validate(config: Config) -> None:
     samples_choices(config.model)  # raises on a malformed list
 
 
+MAX_RAYS_PER_STEP = 1 << 20
+"""Upper bound of ``train.rays_per_step``, checked before anything is allocated: a step holds every MLP layer's
+activations for rays × samples points (the paper's 4096 rays × 192 samples × 8 × 256 floats are ≈ 6 GiB in
+forward and backward), so 2^20 rays of the paper's model would need ≈ 1.5 TiB; a larger value is a typo (an
+extra digit), which would otherwise end in an out-of-memory kill or a swap storm instead of a message."""
 MAX_SAMPLE_FIELD_BINS = 4096
 """Upper bound of ``model.sample_field_bins``: the quantile search compares every sample with every bin edge."""
 
