@@ -107,11 +107,14 @@ import os, signal, sys, time
 from jneusample import runguard
 runguard.catch_early()
 with runguard.held_during_import():  # as Jittor's import forks its compiler pool
+    ready, tell = os.pipe()
     child = os.fork()
-    if child == 0:  # the pool worker: waits for work until terminated
+    if child == 0:  # the pool worker: up and waiting for work (minutes, in a run) until terminated
+        os.write(tell, b"up")
         time.sleep(30)
         os._exit(0)
     assert signal.getsignal(signal.SIGTERM) is runguard._handle  # the parent keeps its handlers
+os.read(ready, 2)
 os.kill(child, signal.SIGTERM)
 _, status = os.waitpid(child, 0)
 print(os.WIFSIGNALED(status) and os.WTERMSIG(status))
