@@ -7,7 +7,7 @@ import sys
 
 from .errors import InputError
 
-COMMANDS = ("demo", "train", "eval", "extract", "render", "export", "plot_samples", "placement", "metrics", "bench", "process", "colmap2nerf")
+COMMANDS = ("demo", "train", "eval", "extract", "render", "export", "plot_samples", "placement", "view", "metrics", "bench", "process", "colmap2nerf")
 """Subcommand modules, in the order ``--help`` lists them; each has ``register(subparsers)``."""
 
 

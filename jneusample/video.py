@@ -245,16 +245,20 @@ def file_cameras(camera_path, options: RenderOptions) -> tuple[np.ndarray, list]
     return camera_path.c2w[:count], [camera_path.intrinsics(i, factor) for i in range(count)]
 
 
-def camera_rays(scene, c2w: np.ndarray, intrinsics) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def camera_rays(scene, c2w: np.ndarray, intrinsics, cols=None, rows=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rays of every pixel of a camera with its own ``intrinsics`` (not the scene's), as
-    :func:`~jneusample.data.rays.scene_rays` returns them: origins, directions, view_dirs, each (H·W, 3).
+    :func:`~jneusample.data.rays.scene_rays` returns them: origins, directions, view_dirs, each (H·W, 3); with
+    ``cols``/``rows`` ((R,) pixel indices, fractional allowed) only those R rays (the viewer's picked pixel).
 
     NDC scenes map the rays with the *scene's* (training) camera: those constants define the space the model was
     trained in, whatever camera looks at it.
     """
-    from .data.rays import image_rays, ndc_rays
+    from .data.rays import image_rays, ndc_rays, pixel_rays
 
-    origins, directions = image_rays(c2w, intrinsics)
+    if cols is None:
+        origins, directions = image_rays(c2w, intrinsics)
+    else:
+        origins, directions = pixel_rays(c2w, intrinsics, cols, rows)
     view_dirs = (directions / np.linalg.norm(directions, axis=-1, keepdims=True)).astype(np.float32)
     if scene.ndc:
         origins, directions = ndc_rays(origins, directions, scene.intrinsics, scene.ndc_near_plane)
