@@ -12,6 +12,9 @@ Steps (each a `jneusample` command, printed before it runs):
 3. `extract --samples N/3` from it (the paper's 192 → 64 ratio; the cpu preset's distilled extraction),
    `eval` → pretrained/lego-x8-cpu-n11
 4. fern x8, the same (recorded likewise), `eval --lpips vgg,alex` → pretrained/fern-x8-cpu-n32
+5. `placement` on every packaged NeuSample model (its test views; lego every 8th): the spread of the samples
+   across rays and the PSNR of each ray's own samples minus the field's mean placement given to every ray
+   (issue 22: a field whose gap is ~0 places one global set of samples) → pretrained/NAME/placement_test.json
 Packaging (`scripts/package_pretrained.py`) keeps model-only checkpoints, configs, metrics and eval reports, and
 records the data and parent paths relative to the repository root, in config.json and checkpoint alike.
 """
@@ -69,7 +72,8 @@ def main() -> int:
     parser.add_argument("--runs", default=str(REPO / "runs" / "pretrained"), help="where the full runs go")
     parser.add_argument("--minutes", type=float, default=20.0, help="training budget of lego and fern")
     parser.add_argument("--extract-minutes", type=float, default=4.0)
-    parser.add_argument("--only", default="demo,lego,extract,fern", help="comma-separated steps")
+    parser.add_argument("--only", default="demo,lego,extract,fern,placement",
+                        help="comma-separated steps (placement alone re-measures the packaged models)")
     args = parser.parse_args()
     runs = Path(args.runs)
     runs.mkdir(parents=True, exist_ok=True)
@@ -112,12 +116,18 @@ def main() -> int:
             jns("eval", "--run", str(fern), "--lpips", "vgg,alex", "--no-progress")
         n = json.loads((fern / "config.json").read_text())["model"]["n_samples"]
         package(fern, f"fern-x8-cpu-n{n}", data_as=fern_data)
+    if "placement" in steps:
+        for model in sorted(p for p in (REPO / "pretrained").iterdir() if (p / "config.json").exists()):
+            if json.loads((model / "config.json").read_text())["model"].get("kind", "neusample") == "neusample":
+                skip = "8" if model.name.startswith("lego") else "1"
+                jns("placement", "--run", str(model.relative_to(REPO)), "--skip", skip)
     write_summary()
     return 0
 
 
 def write_summary() -> None:
-    """benchmarks/results/pretrained.json: the test metrics of every packaged model (README's pretrained table)."""
+    """benchmarks/results/pretrained.json: the test metrics of every packaged model (README's pretrained table),
+    and for NeuSample models where their samples go: spread across rays and own-vs-mean gap (placement_test.json)."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     from common import write_result
 
@@ -127,7 +137,12 @@ def write_summary() -> None:
         keep = ("split", "n_images", "width", "height", "step", "points_per_ray", "psnr", "ssim", "lpips_vgg",
                 "lpips_alex", "sec_per_image")
         models[results.parent.parent.name] = {k: data[k] for k in keep if k in data}
-    path = write_result("pretrained", {"what": "test metrics of the models in pretrained/ (their eval reports)",
+    for study in sorted((REPO / "pretrained").glob("*/placement_test.json")):
+        data = json.loads(study.read_text())
+        models.setdefault(study.parent.name, {})["placement"] = {
+            k: data[k] for k in ("views", "spread_across_rays", "own_psnr", "mean_placement_psnr", "own_minus_mean_db")}
+    path = write_result("pretrained", {"what": "test metrics of the models in pretrained/ (their eval reports) and, "
+                                                "for NeuSample models, the placement study (`jneusample placement`)",
                                        "models": models})
     print(f"wrote {path}")
 

@@ -29,3 +29,17 @@ def test_the_demo_model_loads_and_its_scene_is_shipped():
     assert (REPO / data / "transforms_train.json").exists()
     run = load_run(REPO / "pretrained" / "demo")
     assert run.step > 0 and run.config.preset == "quick"
+
+
+def test_the_summary_reports_where_each_neusample_model_samples():
+    """Issue 22: pretrained.json gives every shipped NeuSample model's spread across rays and own-vs-mean gap,
+    measured by `jneusample placement` on its test views (placement_test.json beside the model)."""
+    summary = json.loads((REPO / "benchmarks" / "results" / "pretrained.json").read_text())["models"]
+    for model in MODELS:
+        if json.loads((model / "config.json").read_text())["model"]["kind"] != "neusample":
+            continue
+        study = json.loads((model / "placement_test.json").read_text())
+        recorded = summary[model.name]["placement"]
+        assert recorded["own_minus_mean_db"] == study["own_minus_mean_db"]
+        assert recorded["spread_across_rays"] == study["spread_across_rays"] >= 0
+        assert recorded["own_psnr"] - recorded["mean_placement_psnr"] == pytest.approx(recorded["own_minus_mean_db"])
