@@ -15,7 +15,7 @@ from .backend import jt
 from .data import load_scene
 from .errors import InputError
 from .rendering import render_image, render_settings
-from .runs import LoadedRun, load_run, read_scene_info
+from .runs import LoadedRun, load_run, read_scene_info, scene_folder
 from .visuals import depth_to_image, error_to_image, png_bytes, to_uint8
 
 
@@ -61,8 +61,8 @@ def evaluate_run(run: LoadedRun, options: EvalOptions, progress: bool = True) ->
     """Render ``options.split`` of the run's scene and return (and write) the results."""
     config = run.config
     info = read_scene_info(run.run_dir)
-    factor = options.factor or int(info.get("factor", config.data.factor))
-    data = options.data or info["data"]
+    factor = options.factor or info["factor"]
+    data = scene_folder(run.run_dir, info, options.data)
     scene = load_scene(data, factor=factor, testskip=1, allow_outside=bool(info.get("allow_outside_paths")))
     views = scene.split(options.split)
     if options.skip < 1:

@@ -711,7 +711,7 @@ def export(run_dir: str | Path, options: ExportOptions, checkpoint: str | Path |
     """Load the run (``checkpoint``: as :func:`jneusample.runs.load_run`) and its scene, write the export
     ``options.format`` asks for, and return a summary (what was written, counts, timings)."""
     from .data import load_scene
-    from .runs import checkpoint_choice, load_run, read_scene_info
+    from .runs import checkpoint_choice, load_run, read_scene_info, scene_folder
 
     check_options(options)
     checkpoint_choice(checkpoint)  # a bad value is one line before anything is loaded
@@ -720,7 +720,7 @@ def export(run_dir: str | Path, options: ExportOptions, checkpoint: str | Path |
         radiance_field_of(run.model, run.run_dir)  # refuse before the scene is loaded
     info = read_scene_info(run.run_dir)
     factor = options.factor or int(info.get("factor", run.config.data.factor))
-    scene = load_scene(options.data or info["data"], factor=factor, testskip=1,
+    scene = load_scene(scene_folder(run.run_dir, info, options.data), factor=factor, testskip=1,
                        allow_outside=bool(info.get("allow_outside_paths")))
     started = time.perf_counter()
     summary = EXPORTERS[options.format](run, scene, options, progress)

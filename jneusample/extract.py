@@ -46,7 +46,7 @@ from .model_registry import model_class
 from .model_base import Model
 from .models import build_model
 from .rendering import render_rays, render_settings
-from .runs import config_path, load_run, read_config, read_scene_info
+from .runs import config_path, load_run, read_config, read_scene_info, scene_folder
 from .train import TrainResult, train
 
 
@@ -149,7 +149,7 @@ def extract(parent_dir: str | Path, n_samples: int, out_dir: str | Path, steps: 
         jt.set_global_seed(config.train.seed, different_seed_for_mpi=False)
         parent.model.prepare_extraction(n_samples)
         initial = model_state(parent.model)
-    scene = load_scene(info["data"], factor=config.data.factor, testskip=config.data.testskip,
+    scene = load_scene(scene_folder(parent_dir, info, data_option=False), factor=config.data.factor, testskip=config.data.testskip,
                        allow_outside=bool(info.get("allow_outside_paths")))
     teacher = None
     if config.extract.distill != "none" or (initial is not None and config.extract.head_init == "quantiles"):

@@ -83,6 +83,27 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     _fsync_folder(path.parent)
 
 
+def publish_temporary(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
+    """Move ``tmp``, a finished temporary file written by another program (ffmpeg), over ``path`` with the
+    promises of :func:`atomic_write_bytes`: permissions of a plain ``open()``, fsync before the rename (where a
+    full disk shows), then the rename. On failure ``tmp`` is removed, ``path`` is untouched, and the error is
+    one line (``disk full: PATH``, see :func:`write_error`)."""
+    tmp, path = Path(tmp), Path(path)
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise write_error(path, exc) from None
+    _fsync_folder(path.parent)
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """:func:`atomic_write_bytes` of ``text`` encoded as UTF-8."""
     atomic_write_bytes(path, text.encode("utf-8"))
@@ -277,5 +298,6 @@ def staged_folder(final: str | os.PathLike) -> Iterator[Path]:
 
 
 __all__ = ["append_line", "atomic_write_bytes", "atomic_write_text", "check_writable_dir", "check_writable_file",
-           "dumps", "json_safe", "loads", "probe_writable", "read_json", "remove_temporaries", "staged_folder",
+           "dumps", "json_safe", "loads", "probe_writable", "publish_temporary", "read_json", "remove_temporaries",
+           "staged_folder",
            "write_error", "write_json"]

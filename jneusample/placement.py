@@ -19,7 +19,7 @@ from .data.rays import scene_rays
 from .errors import InputError
 from .metrics.psnr import psnr_from_mse
 from .rendering import render_rays, render_settings
-from .runs import LoadedRun, read_scene_info
+from .runs import LoadedRun, read_scene_info, scene_folder
 
 
 def _render_views(model, scene, views, indices, settings, chunk_points) -> tuple[list[float], np.ndarray]:
@@ -46,7 +46,7 @@ def placement_study(run: LoadedRun, split: str = "test", skip: int = 8, data: st
     if skip < 1:
         raise InputError(f"--skip must be >= 1, got {skip}")
     info = read_scene_info(run.run_dir)
-    scene = load_scene(data or info["data"], factor=int(info.get("factor", run.config.data.factor)), testskip=1,
+    scene = load_scene(scene_folder(run.run_dir, info, data), factor=info["factor"], testskip=1,
                        allow_outside=bool(info.get("allow_outside_paths")))
     views = scene.split(split)
     indices = list(range(0, len(views), skip))

@@ -312,7 +312,7 @@ def study_samples(run, split: str = "test", view: int = 0, pixels: int = 6, bins
                   samples: int | None = None) -> SampleStudy:
     """Load what is not given (run, scene; ``samples``: the N of a run loaded here) and :func:`collect_samples`."""
     from . import backend  # noqa: F401  (configures Jittor before models.py imports it)
-    from .runs import LoadedRun, load_run, read_scene_info
+    from .runs import LoadedRun, load_run, read_scene_info, scene_folder
 
     if not isinstance(run, LoadedRun):
         run = load_run(run, checkpoint, samples=samples)
@@ -320,7 +320,7 @@ def study_samples(run, split: str = "test", view: int = 0, pixels: int = 6, bins
         from .data import load_scene
 
         info = read_scene_info(run.run_dir)
-        scene = load_scene(data or info["data"], factor=factor or int(info.get("factor", run.config.data.factor)),
+        scene = load_scene(scene_folder(run.run_dir, info, data), factor=factor or info["factor"],
                            allow_outside=bool(info.get("allow_outside_paths")))
     return collect_samples(run, scene, split=split, view=view, pixels=pixels, bins=bins)
 

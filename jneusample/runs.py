@@ -19,7 +19,7 @@ from typing import Any
 from . import fileio
 from .checkpoint import (best_checkpoint, checkpoint_path, list_checkpoints, load_checkpoint, load_model_state,
                          load_newest_checkpoint)
-from .config import RESUMABLE_KEYS, Config, differences
+from .config import RESUMABLE_KEYS, Config, differences, validate
 from .errors import InputError
 
 
@@ -27,12 +27,24 @@ def config_path(run_dir: Path) -> Path:
     return Path(run_dir) / "config.json"
 
 
+def scene_info_path(run_dir: Path) -> Path:
+    return Path(run_dir) / "scene.json"
+
+
 def read_config(run_dir: Path) -> Config:
+    """The run's saved config, checked as ``--set`` values are: an unknown key, a wrong type or a value no run
+    can use (``model.n_samples: -3``) is a one-line InputError naming ``config.json``, before any command
+    builds a model from it (every command reads a run's config here)."""
     path = config_path(run_dir)
     values = fileio.read_json(path, missing=f"missing (is {run_dir} a JNeuSample run directory?)")
     if not isinstance(values, dict):
         raise InputError(f"{path}: expected a JSON object")
-    return Config.from_dict(values, source=str(path))
+    config = Config.from_dict(values, source=str(path))
+    try:
+        validate(config)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    return config
 
 
 def write_config(run_dir: Path, config: Config) -> None:
@@ -40,15 +52,60 @@ def write_config(run_dir: Path, config: Config) -> None:
 
 
 def write_scene_info(run_dir: Path, info: dict[str, Any]) -> None:
-    fileio.write_json(Path(run_dir) / "scene.json", info)
+    fileio.write_json(scene_info_path(run_dir), info)
+
+
+SCENE_INFO_FIELDS: dict[str, tuple[type, bool]] = {
+    "data": (str, True), "format": (str, True), "factor": (int, True),
+    "height": (int, False), "width": (int, False), "allow_outside_paths": (bool, False),
+}
+"""``scene.json``'s fields: (type, required). Other keys are ignored (a newer version may add some)."""
+_KIND_NAMES = {str: "a text", int: "an integer", bool: "true or false"}
+
+
+def _scene_info_problem(info: Any) -> str | None:
+    """What is wrong with the content of a ``scene.json`` (None when nothing is)."""
+    if not isinstance(info, dict):
+        return "expected a JSON object with the scene's 'data' folder, 'format' and 'factor'"
+    for key, (kind, required) in SCENE_INFO_FIELDS.items():
+        if key not in info:
+            if required:
+                return f"lacks {key!r} (expected the scene's 'data' folder, 'format' and 'factor')"
+            continue
+        value = info[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            return f"{key} must be {_KIND_NAMES[kind]}, got {value!r}"
+        if kind is int and value < 1:
+            return f"{key} must be a positive integer, got {value!r}"
+        if kind is str and (not value or "\0" in value):
+            return f"{key} must be a non-empty text without NUL bytes, got {value!r}"
+    return None
 
 
 def read_scene_info(run_dir: Path) -> dict[str, Any]:
-    path = Path(run_dir) / "scene.json"
+    """The run's ``scene.json`` (which data, format and factor it was trained on), checked field by field: a
+    missing key or a wrong type (``factor: "big"``) is a one-line InputError naming the file."""
+    path = scene_info_path(run_dir)
     info = fileio.read_json(path, missing=f"missing (is {run_dir} a JNeuSample run directory?)")
-    if not isinstance(info, dict) or "data" not in info:
-        raise InputError(f"{path}: expected a JSON object with the scene's 'data' folder")
+    problem = _scene_info_problem(info)
+    if problem:
+        raise InputError(f"{path}: {problem}")
     return info
+
+
+def scene_folder(run_dir: Path, info: dict[str, Any], data: str | Path | None = None,
+                 data_option: bool = True) -> Path:
+    """The scene folder to load for a run: ``data`` (``--data``) when given, else the one its ``scene.json``
+    names, which must still exist (a one-line error naming ``scene.json`` when it was moved or deleted;
+    ``data_option``: the command has ``--data``, so the message suggests it)."""
+    if data:
+        return Path(data)
+    folder = Path(info["data"])
+    if not folder.is_dir():
+        hint = "; pass --data DIR to read the scene from where it is now" if data_option else ""
+        raise InputError(f"{scene_info_path(run_dir)}: the run's scene folder {folder} no longer exists "
+                         f"(moved or deleted?){hint}")
+    return folder
 
 
 def append_metrics(run_dir: Path, record: dict[str, Any]) -> None:
@@ -78,7 +135,7 @@ def truncate_metrics(run_dir: Path, after_step: int) -> None:
 
 
 def prepare_run_dir(run_dir: Path, config: Config, resume: bool,
-                    note=None) -> tuple[Config, Path | None]:
+                    note=None, stop_at: int | None = None) -> tuple[Config, Path | None]:
     """Check ``run_dir`` against the request; returns the config to use and the checkpoint to resume from.
 
     Without ``resume`` an existing run is never overwritten: a different config, or any checkpoint, is an
@@ -87,7 +144,8 @@ def prepare_run_dir(run_dir: Path, config: Config, resume: bool,
     ``--steps N --resume`` with N larger than the checkpoint's step; the learning-rate schedule is then
     recomputed over the new total N (bit-exact continuation only when N is unchanged). A run that has a
     config but no checkpoint yet (killed before its first one) resumes from step 0. The newest checkpoint
-    that loads is used; newer unreadable ones are skipped with a note. Nothing is written here.
+    that loads is used; newer unreadable ones are skipped with a note. ``stop_at`` (``--stop-at``) at or below
+    that checkpoint's step is refused: the invocation would train nothing. Nothing is written here.
     """
     run_dir = Path(run_dir)
     saved_exists = config_path(run_dir).exists()
@@ -124,6 +182,9 @@ def prepare_run_dir(run_dir: Path, config: Config, resume: bool,
             f"--steps {config.train.steps}: the run is already at step {step}; to extend it pass --steps larger "
             f"than {step} (nothing was changed)"
         )
+    if stop_at is not None and stop_at <= step:
+        raise InputError(f"--stop-at {stop_at}: the run in {run_dir} is already at step {step}; pass a step "
+                         f"after {step} (nothing was changed)")
     for key in RESUMABLE_KEYS:  # take the new values of the harmless keys
         section, name = key.split(".")
         setattr(getattr(saved, section), name, getattr(getattr(config, section), name))

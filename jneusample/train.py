@@ -135,7 +135,7 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
     if max_minutes and config.train.schedule == "time":
         config = copy.deepcopy(config)  # the caller's config stays as given
         config.train.minutes = float(max_minutes)  # the time budget the schedule runs over
-    config, resume_from = prepare_run_dir(run_dir, config, resume)
+    config, resume_from = prepare_run_dir(run_dir, config, resume, stop_at=stop_at)
     if config.train.schedule == "time" and config.train.minutes > 0:
         max_minutes = config.train.minutes
     train_cfg = config.train

@@ -11,6 +11,7 @@ successfully: an interrupted or failed render never leaves a half-written video 
 """
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
@@ -23,8 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
+from .fileio import publish_temporary
 
 INSTALL_HINT = "install it (e.g. `apt-get install ffmpeg`)"
+DISK_FULL_TEXT = os.strerror(errno.ENOSPC)
+"""How ffmpeg reports a full disk on its stderr ("No space left on device", the C library's text)."""
 
 
 def find_ffmpeg() -> str | None:
@@ -103,11 +107,7 @@ class VideoWriter:
         if self._process.wait() != 0:
             self._fail(f"ffmpeg exited with status {self._process.returncode}")
         self._stderr.close()
-        # mkstemp made the file private (0600); give the video the permissions a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self.tmp, 0o666 & ~umask)
-        os.replace(self.tmp, self.path)
+        publish_temporary(self.tmp, self.path)  # fsync + rename: a full disk is `disk full: PATH`, no torn video
         return self.path
 
     def abort(self) -> None:
@@ -127,6 +127,8 @@ class VideoWriter:
         self._stderr.seek(0)
         detail = self._stderr.read().decode(errors="replace").strip().splitlines()
         self.abort()
+        if any(DISK_FULL_TEXT in line for line in detail):  # ffmpeg's own write of the video ran out of space
+            raise InputError(f"disk full: {self.path}")
         raise RuntimeError(f"{self.path}: {what}" + (f": {detail[-1]}" if detail else ""))
 
     def __enter__(self) -> "VideoWriter":
@@ -301,7 +303,7 @@ def render_video(run_dir: str | Path, out: str | Path, options: RenderOptions, c
     from .distributed import gather_objects
     from .data.camera_paths import read_camera_path
     from .rendering import render_settings
-    from .runs import load_run, read_scene_info
+    from .runs import load_run, read_scene_info, scene_folder
     from .visuals import png_bytes
 
     out = Path(out)
@@ -317,11 +319,11 @@ def render_video(run_dir: str | Path, out: str | Path, options: RenderOptions, c
               f"only, to {options.png_dir}", file=sys.stderr)
     run = load_run(run_dir, checkpoint, samples=options.samples)
     info = read_scene_info(run.run_dir)
-    run_factor = int(info.get("factor", run.config.data.factor))
+    run_factor = info["factor"]
     # A camera path file brings its own size (--factor divides it); the scene only gives the geometry then.
     factor = run_factor if camera_path is not None else (options.factor or run_factor)
-    scene = load_render_scene(options.data or info["data"], factor, options.frames or DEFAULT_SPIRAL_FRAMES,
-                              allow_outside=bool(info.get("allow_outside_paths")))
+    scene = load_render_scene(scene_folder(run.run_dir, info, options.data), factor,
+                              options.frames or DEFAULT_SPIRAL_FRAMES, allow_outside=bool(info.get("allow_outside_paths")))
     if camera_path is not None:
         poses, intrinsics = file_cameras(camera_path, options)
     else:

@@ -46,6 +46,19 @@ def test_resume_without_options_keeps_the_runs_steps(run40, capsys):
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["step"] == 4
 
 
+@pytest.mark.parametrize("stop_at", [2, 4])
+def test_stop_at_a_step_the_run_has_reached_is_one_line_and_changes_nothing(run40, capsys, stop_at):
+    """--resume --stop-at S with S at or below the run's step (4) would train nothing and exit 0 as if it had."""
+    before = {path: path.read_bytes() for path in sorted(run40.rglob("*")) if path.is_file()}
+    assert _cli("--out", str(run40), "--resume", "--stop-at", str(stop_at)) == 2
+    assert error_line(capsys.readouterr().err) == (f"error: --stop-at {stop_at}: the run in {run40} is already at "
+                                                   "step 4; pass a step after 4 (nothing was changed)")
+    after = {path: path.read_bytes() for path in sorted(run40.rglob("*")) if path.is_file() and path.name != ".lock"}
+    assert after == {path: data for path, data in before.items() if path.name != ".lock"}
+    assert _cli("--out", str(run40), "--resume", "--stop-at", "5", "--steps", "8") == 0  # a later step still works
+    assert list_checkpoints(run40)[-1][0] == 5
+
+
 @pytest.mark.parametrize("option", [["--max-minutes", "-1"], ["--max-minutes", "0"], ["--stop-at", "0"]])
 def test_bad_stop_options_are_refused(tmp_path, capsys, option):
     assert _cli("--out", str(tmp_path / "r"), *option) == 2

@@ -39,3 +39,21 @@ def check_factor(factor: int | None) -> None:
 
     if factor is not None and factor < 1:
         raise InputError(f"--factor must be a positive integer, got {factor}")
+
+
+def interruptible() -> None:
+    """Make Ctrl-C (SIGINT) raise KeyboardInterrupt again, for the commands that only read a run (eval, render).
+
+    Importing Jittor installs its C-level SIGINT handler, which prints "Caught SIGINT, quick exit" and exits 1
+    from wherever the process is, skipping the clean-up of half-written outputs. With Python's own handler back,
+    the interrupt unwinds the command (eval's staged folder and render's temporary video are removed) and
+    :func:`jneusample.cli.main` prints one line and exits 130. Training has its own handlers (runguard).
+    """
+    import signal
+
+    from .. import backend  # noqa: F401  (imports Jittor, whose handler ours replaces)
+
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:  # not the main thread (a caller embedding the command): signals are not ours to set
+        pass

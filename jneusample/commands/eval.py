@@ -43,9 +43,10 @@ def parse_nets(text: str) -> tuple[str, ...]:
 
 
 def run(args) -> int:
-    from .common import check_factor
+    from .common import check_factor, interruptible
 
     check_factor(args.factor)
+    interruptible()  # Ctrl-C: one line and exit 130, outputs cleaned up (not Jittor's exit 1)
     from pathlib import Path
 
     from .. import backend

@@ -61,9 +61,10 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from .common import check_factor
+    from .common import check_factor, interruptible
 
     check_factor(args.factor)
+    interruptible()  # Ctrl-C: one line and exit 130, outputs cleaned up (not Jittor's exit 1)
     from .. import backend
     from ..fileio import check_writable_dir, probe_writable
     from ..errors import InputError

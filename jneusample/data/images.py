@@ -54,6 +54,8 @@ def inside_scene(root: Path, relative: str | os.PathLike, source: str, allow_out
     outside file exists or not, so a scene file cannot be used to probe the machine's files. ``source`` names
     the scene file and entry in the message. ``allow_outside`` (``--allow-outside-paths``) skips it.
     """
+    if "\0" in os.fspath(relative):  # os.stat would raise ValueError (a traceback), and no file name holds one
+        raise InputError(f"{source}: path {os.fspath(relative)!r} holds a NUL byte, which no file name can")
     candidate = Path(root) / relative
     if allow_outside:
         return candidate

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import error_line  # noqa: F401  (shared helper)
+from diskfull import disk_full  # noqa: F401  (fixture)
 from jneusample.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -94,6 +95,39 @@ def test_bad_inputs(run_dir, tmp_path, capsys, argv, message):
     assert main(["render", "--run", str(run_dir), "--frames", "1", "--no-progress", *argv]) == 2
     assert message in error_line(capsys.readouterr().err)
     assert not (tmp_path / "v.mp4").exists()
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("layout", ["side", "separate"])
+def test_disk_full_is_one_line_and_leaves_no_video(run_dir, tmp_path, capsys, disk_full, layout):  # noqa: F811
+    """The video is fsynced before its rename, where a full disk shows (it used to exit 0 with a video that
+    might not be on disk); the old video under the name is kept, no temporary file is left."""
+    out = tmp_path / "v.mp4"
+    out.write_bytes(b"the previous video")
+    disk_full(".v.mp4.")  # the colour video's temporary file (.v.mp4.<random>.partial)
+    code = main(["render", "--run", str(run_dir), "--frames", "2", "--layout", layout, "--no-progress",
+                 "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert error_line(err) == f"error: disk full: {out}"
+    assert out.read_bytes() == b"the previous video"
+    assert leftovers(tmp_path) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["v.mp4"]
+
+
+@needs_ffmpeg
+def test_ffmpeg_running_out_of_space_is_disk_full(tmp_path):
+    """ffmpeg writes the video itself: its "No space left on device" becomes the same one line."""
+    from jneusample.errors import InputError
+    from jneusample.video import DISK_FULL_TEXT, VideoWriter
+
+    assert DISK_FULL_TEXT == "No space left on device"
+    writer = VideoWriter(tmp_path / "v.mp4", width=8, height=8)
+    writer._process.kill()  # stands in for an ffmpeg that stopped on a full disk and said so
+    writer._process.wait()
+    writer._stderr.write(f"[out#0/mp4] Error writing trailer: {DISK_FULL_TEXT}\n".encode())
+    with pytest.raises(InputError, match=f"^disk full: {tmp_path / 'v.mp4'}$"):
+        writer.close()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_run_without_checkpoint(run_dir, tmp_path, capsys):

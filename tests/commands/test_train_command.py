@@ -38,3 +38,68 @@ def test_a_huge_rays_per_step_is_one_line_before_anything_is_allocated(tmp_path,
     assert main(["train", "--print-config", "--preset", "tiny", "--set", "train.rays_per_step=1048576"]) == 0
     assert json.loads(capsys.readouterr().out)["train"]["rays_per_step"] == MAX_RAYS_PER_STEP  # the cap is allowed
 
+
+def _train_command(scene, out, *extra: str) -> list[str]:
+    from conftest import JNEUSAMPLE
+
+    return JNEUSAMPLE + ["train", "--data", str(scene), "--preset", "tiny", "--out", str(out), "--no-progress",
+                         *extra]
+
+
+def test_sigterm_to_a_single_process_train_exits_143_with_a_checkpoint_at_its_step(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from conftest import REPO, write_blender_scene
+    from jneusample.checkpoint import list_checkpoints, load_checkpoint
+
+    scene = write_blender_scene(tmp_path / "scene", size=12)
+    run = tmp_path / "run"
+    command = _train_command(scene, run, "--steps", "100000", "--set", "train.checkpoint_every=100000",
+                             "--set", "train.log_every=1")
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "JNEUSAMPLE_NO_RELAUNCH": "1"})
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and not (run / "metrics.jsonl").exists():  # training has made a step
+            time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=300)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 143, err
+    assert "Traceback" not in err
+    step = json.loads(out.strip().splitlines()[-1])["step"]
+    assert step > 0 and [s for s, _ in list_checkpoints(run)] == [step]  # only the one the signal wrote
+    assert load_checkpoint(list_checkpoints(run)[0][1])["step"] == step
+    assert json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])["step"] == step
+    assert f"stopped by SIGTERM at step {step} (checkpoint {run / 'checkpoints' / f'step_{step:08d}.ckpt'})" in err
+
+
+def test_bf16_matmuls_reach_the_model_or_fall_back_with_a_warning(tmp_path):
+    """train.bf16_matmuls=true trains with bfloat16 matmul operands where the CPU can (other weights than a
+    float32 run), else says so once and trains in float32 (the very same weights)."""
+    from conftest import failure_output, run_command, write_blender_scene
+    from jneusample.checkpoint import latest_checkpoint, load_checkpoint
+    from jneusample.fields import fused
+
+    scene = write_blender_scene(tmp_path / "scene", size=8)
+    weights, errors = {}, {}
+    for bf16 in ("false", "true"):
+        run = tmp_path / f"bf16-{bf16}"
+        result = run_command(_train_command(scene, run, "--steps", "3", "--set", f"train.bf16_matmuls={bf16}"))
+        assert result.returncode == 0, failure_output(result)
+        weights[bf16] = load_checkpoint(latest_checkpoint(run))["model"]
+        errors[bf16] = result.stderr
+    assert json.loads((tmp_path / "bf16-true" / "config.json").read_text())["train"]["bf16_matmuls"] is True
+    warning = "bfloat16 training matmuls unavailable, training in float32"
+    assert warning not in errors["false"]
+    same = all((weights["true"][name] == value).all() for name, value in weights["false"].items())
+    if fused._enabled_here() and fused.bf16_available():  # avx512_bf16 (or oneDNN's emulation of it)
+        assert not same and warning not in errors["true"]
+    else:  # this CPU (e.g. avx2 only): float32, bit for bit, and the user is told
+        assert same
+        assert warning in errors["true"] or not fused._enabled_here(), errors["true"]

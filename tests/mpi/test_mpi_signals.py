@@ -199,8 +199,10 @@ def test_bad_input_under_a_users_mpirun_is_said_once_by_rank_0(bad_scenes, tmp_p
     errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
     assert len(errors) == 1 and errors[0].startswith("error: ") and "r_1" in errors[0], result.stderr[-3000:]
     # mpirun -q drops OpenMPI's own banner too (documented in docs/distributed.md).
+    # (the shared mpi_command forwards JNEUSAMPLE_PARAM_DIGEST_DIR; unset, OpenMPI warns about it even with -q)
     quiet = run([MPIRUN, "-q", *mpi_command(2, "-m", "jneusample", "train", "--data", str(scene), *TINY,
-                                           "--out", str(tmp_path / "run"))[1:]])
+                                           "--out", str(tmp_path / "run"))[1:]],
+                env=environment(JNEUSAMPLE_PARAM_DIGEST_DIR=str(tmp_path / "digests")))
     assert quiet.returncode == 2 and error_lines(quiet.stderr) == errors
     no_banner(quiet.stderr)
 
