@@ -450,7 +450,9 @@ class Viewer:
             self.frustums.append(self.server.scene.add_camera_frustum(
                 f"/training_cameras/{index:04d}", fov=fov_y, aspect=aspect, scale=scale, thickness=0.06 * scale,
                 color=(40, 90, 200), image=thumbnail, format="jpeg", wxyz=wxyz, position=position))
-        # Start at the first training camera, looking at the middle of its ray range.
+        # Start at the first training camera, looking at the middle of its ray range; its own frustum (with its
+        # image a frustum's length in front of the eye) would cover the whole view, so it is not drawn.
+        self.frustums[0].visible = False
         start = c2w[0]
         middle = 0.5 * (self.scene.near + self.scene.far) if not self.scene.ndc else 1.0
         self.server.initial_camera.up = tuple(up)
@@ -522,7 +524,7 @@ class Viewer:
         self._wake.set()
 
     def _show_cameras(self, visible: bool) -> None:
-        for frustum in self.frustums:
+        for frustum in self.frustums[1:]:  # the first stays hidden: the view starts inside it (_build_scene)
             frustum.visible = visible
 
     # -- the render thread -----------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ def check_factor(factor: int | None) -> None:
 
 
 def interruptible() -> None:
-    """Make Ctrl-C (SIGINT) raise KeyboardInterrupt again, for the commands that only read a run (eval, render).
+    """Make Ctrl-C (SIGINT) raise KeyboardInterrupt again, for the commands that only read a run (eval, render, view).
 
     Importing Jittor installs its C-level SIGINT handler, which prints "Caught SIGINT, quick exit" and exits 1
     from wherever the process is, skipping the clean-up of half-written outputs. With Python's own handler back,

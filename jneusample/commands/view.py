@@ -43,5 +43,8 @@ def run(args) -> int:
     if not is_loopback(args.host):
         print(f"warning: --host {args.host} is not loopback: anyone who can reach this machine on port "
               f"{args.port} can see the run and its training images", file=sys.stderr)
+    from .common import interruptible
+
+    interruptible()  # Ctrl-C stops the server: one line and exit 130 (not Jittor's "quick exit" 1)
     view(args.run, options)
     return 0
