@@ -53,8 +53,8 @@ def main() -> int:
     parser.add_argument("--name", default="viewer_fps", help="results file name under benchmarks/results/")
     args = parser.parse_args()
 
-    from jneusample.viewer import ViewCamera, Viewer, ViewerOptions, frame_size, moving_pixels, validation_psnr,
-                                  vertical_fov
+    from jneusample.viewer import (ViewCamera, Viewer, ViewerOptions, frame_size, moving_pixels, validation_psnr,
+                                   vertical_fov)
 
     viewer = Viewer(args.run, ViewerOptions(port=0))
     if not viewer.any_n:
