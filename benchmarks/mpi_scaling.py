@@ -12,7 +12,8 @@ Four runs of the same config:
 
 Throughput is measured from ``metrics.jsonl`` between the first log line after ``--warmup`` steps and the last
 one, so Jittor's compilation of the first steps is excluded. Points = rays × samples per ray, summed over ranks.
-Writes ``--out``/mpi_scaling.json and adds one row per run to the "MPI scaling" table of docs/benchmarks.md
+Writes ``--out``/mpi_scaling.json and benchmarks/results/mpi_scaling.json (with the run's provenance: date,
+command, machine, load average, git commit), and adds one row per run to the "MPI scaling" table of docs/benchmarks.md
 (unless ``--no-docs``).
 
 On a machine whose ranks share the same few CPU cores (this one: 2 cores) little speed-up is to be expected:
@@ -34,6 +35,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import write_result  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SECTION = "## MPI scaling on one machine — `benchmarks/mpi_scaling.py`"
@@ -154,6 +158,7 @@ def main() -> int:
                  "comes only from cores a single Jittor process leaves idle (cores_busy)"),
     }
     (out / "mpi_scaling.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {write_result('mpi_scaling', report)}")  # with date, command, machine, load and git commit
     print(json.dumps(report, indent=2))
     scene = Path(args.data).name if args.data else "demo"
     scene += f" x{args.factor}" if args.factor else ""
