@@ -90,7 +90,8 @@ def train(ranks: int, rays: int, args, out: Path, via_mpirun: bool) -> dict:
     if via_mpirun:
         command = [shutil.which("mpirun"), "--allow-run-as-root", "--oversubscribe", "-np", str(ranks),
                    "-x", "PYTHONPATH", *command]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+               JNEUSAMPLE_NO_RELAUNCH="1")  # the cpu preset would relaunch the "1 process" run as 2 ranks
     load_before = os.getloadavg()[0]
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.time()
