@@ -336,7 +336,7 @@ class Viewer:
     def __init__(self, run_dir: str | Path, options: ViewerOptions | None = None):
         from .data import load_scene
         from .rendering import render_settings
-        from .runs import load_run, read_scene_info
+        from .runs import load_run, read_scene_info, scene_folder
 
         self.options = options or ViewerOptions()
         check_options(self.options)
@@ -345,8 +345,8 @@ class Viewer:
         self.run_dir = Path(run_dir)
         self.run = load_run(self.run_dir, self.options.checkpoint)
         info = read_scene_info(self.run_dir)
-        factor = self.options.factor or int(info.get("factor", self.run.config.data.factor))
-        self.scene = load_scene(self.options.data or info["data"], factor=factor, quiet=True,
+        factor = self.options.factor or info["factor"]  # read_scene_info checked it
+        self.scene = load_scene(scene_folder(self.run_dir, info, self.options.data), factor=factor, quiet=True,
                                 allow_outside=bool(info.get("allow_outside_paths")))
         self.settings = render_settings(self.scene, self.run.config, training=False)
         self.chunk_points = self.run.config.render.chunk_points
