@@ -37,6 +37,8 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from . import fileio
+
 
 RELAUNCHED_ENV = "JNEUSAMPLE_RELAUNCHED"
 """Set in the ranks started by :func:`relaunch_under_mpi` (their value: the number of ranks)."""
@@ -270,10 +272,7 @@ class RankSupervisor:
         """Tell every rank (now or, for one still starting, at its first step) to stop as ``signum`` would."""
         if not self.received:
             self.received.append(signum)
-        temporary = self.stop_file + ".tmp"
-        with open(temporary, "w", encoding="ascii") as handle:
-            handle.write(f"{signum}\n")
-        os.replace(temporary, self.stop_file)  # a rank reads the whole number or no file
+        fileio.atomic_write_text(self.stop_file, f"{signum}\n")  # a rank reads the whole number or no file
 
 
 __all__ = ["BannerFilter", "LAUNCHER_VARIABLES", "NO_RELAUNCH_ENV", "RELAUNCHED_ENV", "RankSupervisor",
