@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 if str(REPO) not in sys.path:
     sys.path.insert(1, str(REPO))
-from jneusample.provenance import LoadMonitor, cpu_model, machine_info, run_record  # noqa: E402,F401
+from jneusample.platform.provenance import LoadMonitor, cpu_model, machine_info, run_record  # noqa: E402,F401
 
 
 def strict(value: Any) -> Any:

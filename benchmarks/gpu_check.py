@@ -13,7 +13,7 @@ The device machine has CUDA and ``nvcc`` but no Jittor and no network, and Jitto
 On the device this script first installs what is missing, offline:
 ``pip install --no-index --find-links benchmarks/gpu_carry/wheels jittor==1.3.11.0 astunparse pytest``
 (numpy and pillow must already be there). Jittor then compiles itself for CUDA at first import (minutes; the
-``startup`` step), configured by ``jneusample/backend.py`` so that nothing is downloaded (docs/performance.md,
+``startup`` step), configured by ``jneusample/platform/backend.py`` so that nothing is downloaded (docs/performance.md,
 "CUDA start-up, offline").
 
 Steps (each a subprocess with its own timeout; a failure is recorded and the next step still runs)
@@ -63,7 +63,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from jneusample import startup  # noqa: E402  (no Jittor: usable before it is installed)
+from jneusample.platform import startup  # noqa: E402  (no Jittor: usable before it is installed)
 
 CARRY = REPO / "benchmarks" / "gpu_carry"
 WHEELS = CARRY / "wheels"
@@ -78,17 +78,17 @@ GOALS = {
     "inf_cost": {"neusample192": 0.77, "neusample64": 0.27},
     "tf32_max_psnr_drop_db": 0.05,
 }
-CUDA_TESTS = ["tests/test_backend.py", "tests/test_rendering.py", "tests/test_distances.py", "tests/test_nerf.py",
-              "tests/fields", "tests/metrics"]
-DRY_TESTS = ["tests/test_backend.py::test_chunk_points_follow_device_memory",
-             "tests/test_backend.py::test_startup_report_is_plain_data"]
+CUDA_TESTS = ["tests/platform/test_backend.py", "tests/test_rendering.py", "tests/samplers/test_distances.py", "tests/models/test_nerf.py",
+              "tests/fields", "tests/evaluation/metrics"]
+DRY_TESTS = ["tests/platform/test_backend.py::test_chunk_points_follow_device_memory",
+             "tests/platform/test_backend.py::test_startup_report_is_plain_data"]
 TAIL = 4000
 
 SMOKE = r"""
 import json, time
 import numpy as np
 t0 = time.perf_counter()
-from jneusample import backend
+from jneusample.platform import backend
 jt = backend.jt
 t1 = time.perf_counter()
 rng = np.random.default_rng(0)

@@ -23,11 +23,11 @@ sys.path.insert(0, str(REPO))
 
 def paper_width_training_throughput(scene, steps: int = 4) -> float:
     """Training points/s of NeuSample at the paper's width (256) and N=192, 1024 rays/step, after warm-up."""
-    from jneusample.backend import jt
+    from jneusample.platform.backend import jt
     from jneusample.config import preset
     from jneusample.data.batches import RayBatcher
-    from jneusample.models import build_model
-    from jneusample.optim import make_optimizer, param_groups
+    from jneusample.models.neusample import build_model
+    from jneusample.training.optim import make_optimizer, param_groups
     from jneusample.rendering import Rays, render_settings
 
     config = preset("paper")
@@ -75,9 +75,9 @@ def main() -> int:
     from jneusample.commands.eval import parse_nets
     from jneusample.config import apply_overrides, preset
     from jneusample.data import load_scene
-    from jneusample.evaluate import EvalOptions, evaluate
-    from jneusample.extract import extract
-    from jneusample.train import train
+    from jneusample.evaluation.evaluate import EvalOptions, evaluate
+    from jneusample.training.extract import extract
+    from jneusample.training.trainer import train
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -85,8 +85,8 @@ def main() -> int:
     from jneusample.commands.eval import parse_nets
     from jneusample.config import apply_overrides, preset
     from jneusample.data import load_scene
-    from jneusample.evaluate import EvalOptions, evaluate
-    from jneusample.train import train
+    from jneusample.evaluation.evaluate import EvalOptions, evaluate
+    from jneusample.training.trainer import train
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@
 Each chunk size renders in its own process (``jneusample bench --models neusample192 --train-steps 0``, paper
 widths, N = 192), so each peak resident memory is that render's alone. A least-squares line through
 (chunk points, peak MiB) gives the fixed part and the bytes per chunk point
-(``jneusample/backend.py: BYTES_PER_CHUNK_POINT``). Writes ``benchmarks/results/render_memory.json``.
+(``jneusample/platform/backend.py: BYTES_PER_CHUNK_POINT``). Writes ``benchmarks/results/render_memory.json``.
 """
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ zero on every ray passes no gradient and no information about the ray), and the 
 of each sample's position t ∈ [0, 1] (mean over the N samples). A field whose features are all dead puts the
 same N positions on every ray: a learnt global placement, not a per-ray one. Also the share of samples within
 1e-3 of the ray's ends and each sample's mean position: a field whose sigmoid outputs saturated ("collapsed")
-has most samples at t = 0 or 1. And the own-vs-mean gap (``jneusample.placement``): the test PSNR with each
+has most samples at t = 0 or 1. And the own-vs-mean gap (``jneusample.evaluation.placement``): the test PSNR with each
 ray's own samples minus with the field's mean placement given to every ray (what per-ray placement buys; every
 ``--skip``-th test view). Rows are merged by label into ``benchmarks/results/sample_field_alive.json``.
 """
@@ -29,12 +29,12 @@ NAME = "sample_field_alive"
 
 
 def measure(run_dir: Path, skip: int = 8) -> dict:
-    from jneusample.backend import jt
+    from jneusample.platform.backend import jt
     from jneusample.data import load_scene
     from jneusample.data.batches import RayBatcher
-    from jneusample.runs import load_run, read_scene_info
-    from jneusample.collapse import samples_at_ends
-    from jneusample.placement import placement_study
+    from jneusample.platform.runs import load_run, read_scene_info
+    from jneusample.samplers.collapse import samples_at_ends
+    from jneusample.evaluation.placement import placement_study
 
     run = load_run(run_dir)
     info = read_scene_info(run_dir)

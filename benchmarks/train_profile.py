@@ -27,12 +27,12 @@ LEGO = REPO.parent / "shared" / "data" / "nerf_synthetic" / "lego"
 
 _CHILD = r'''
 import json, sys, time
-from jneusample.backend import jt
+from jneusample.platform.backend import jt
 from jneusample.config import preset
 from jneusample.data import load_scene
 from jneusample.data.batches import RayBatcher
-from jneusample.models import build_model
-from jneusample.optim import make_optimizer, param_groups
+from jneusample.models.neusample import build_model
+from jneusample.training.optim import make_optimizer, param_groups
 from jneusample.rendering import Rays, render_settings
 
 data, rays, steps, bf16 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"

@@ -54,7 +54,7 @@ def train_once(repo: Path, steps: int, out: Path, extra: list[str]) -> dict:
 
 
 def sgemm_ceiling() -> float:
-    code = ("from jneusample.backend import jt; from jneusample.benchmark import sgemm_gflops; "
+    code = ("from jneusample.platform.backend import jt; from jneusample.evaluation.benchmark import sgemm_gflops; "
             "sgemm_gflops(jt); print(max(sgemm_gflops(jt) for _ in range(3)))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, capture_output=True, text=True)
     return float(out.stdout.strip().splitlines()[-1])
@@ -62,8 +62,8 @@ def sgemm_ceiling() -> float:
 
 def training_flops_per_point(config_json: Path) -> float:
     """3 x the executed forward MLP FLOPs per radiance point of the run's model (sample field included)."""
-    code = ("import json, sys; from jneusample.config import Config; from jneusample.models import build_model; "
-            "from jneusample.benchmark import flops_per_ray; c = Config.from_dict(json.load(open(sys.argv[1]))); "
+    code = ("import json, sys; from jneusample.config import Config; from jneusample.models.neusample import build_model; "
+            "from jneusample.evaluation.benchmark import flops_per_ray; c = Config.from_dict(json.load(open(sys.argv[1]))); "
             "m = build_model(c.model); print(3 * flops_per_ray(m, executed=True) / m.points_per_ray)")
     out = subprocess.run([sys.executable, "-c", code, str(config_json)], cwd=REPO, check=True, capture_output=True,
                          text=True)

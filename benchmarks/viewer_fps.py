@@ -5,8 +5,8 @@
         --set model.sample_field_head=quantile --out /tmp/viewer_demo_q      # an any-N model of the demo scene
     python3 benchmarks/viewer_fps.py --run /tmp/viewer_demo_q               # → benchmarks/results/viewer_fps.json
 
-A frame is what the viewer's render thread does for a browser: :func:`jneusample.viewer.render_view` of a browser
-camera (here the first test camera, 100×100, the scene's field of view) and :func:`~jneusample.viewer.display_image`
+A frame is what the viewer's render thread does for a browser: :func:`jneusample.outputs.viewer.render_view` of a browser
+camera (here the first test camera, 100×100, the scene's field of view) and :func:`~jneusample.outputs.viewer.display_image`
 (the 8-bit picture handed to viser; its JPEG encoding, about a millisecond at this size, is not timed). The run's
 model must render at any N (quantile head) so that both N come from one model. Per N: ``--warmup`` frames
 (Jittor compiles its kernels for a new shape), then ``--frames`` timed frames; fps = frames / their seconds. Also
@@ -30,7 +30,7 @@ SIZE = 100
 
 def time_frames(viewer, camera, frames: int, warmup: int) -> tuple[float, float]:
     """(frames per second, rays per second) of ``frames`` viewer frames of ``camera`` after ``warmup`` untimed."""
-    from jneusample.viewer import display_image, render_view
+    from jneusample.outputs.viewer import display_image, render_view
 
     seconds = []
     for index in range(warmup + frames):
@@ -53,8 +53,8 @@ def main() -> int:
     parser.add_argument("--name", default="viewer_fps", help="results file name under benchmarks/results/")
     args = parser.parse_args()
 
-    from jneusample.viewer import (ViewCamera, Viewer, ViewerOptions, frame_size, moving_pixels, validation_psnr,
-                                   vertical_fov)
+    from jneusample.outputs.viewer import (ViewCamera, Viewer, ViewerOptions, frame_size, moving_pixels,
+        validation_psnr, vertical_fov)
 
     viewer = Viewer(args.run, ViewerOptions(port=0))
     if not viewer.any_n:

@@ -32,13 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if argv is None:  # started from a shell: a training command may restart itself under mpirun (launch.py)
-        from . import launch
+        from .platform import launch
 
         launch.command_line = sys.argv[1:]
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from . import runguard
+    from .platform import runguard
 
     try:
         return int(args.func(args) or 0)
@@ -67,9 +67,9 @@ def report_error(exc: InputError) -> int:
     import os
     import time
 
-    from .startup import launcher_rank, launcher_world_size
+    from .platform.startup import launcher_rank, launcher_world_size
 
-    backend = sys.modules.get(f"{__package__}.backend")
+    backend = sys.modules.get(f"{__package__}.platform.backend")
     joined = backend is not None and hasattr(backend, "jt") and backend.in_mpi()
     rank = launcher_rank() if launcher_world_size() > 1 else 0
     if rank == 0:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from .errors import InputError
-from .model_registry import MODEL_KINDS, ModelKind
+from .models.registry import MODEL_KINDS, ModelKind
 
 SampleFieldInit = Literal["uniform", "default"]
 """Choices of ``model.sample_field_init``."""
@@ -229,7 +229,7 @@ class ExtractConfig:
     head_init: ExtractHeadInit = "fresh"
     """Where the new head starts: 'fresh' (the port: samples spread evenly along every ray) or 'quantiles' (its
     bias puts the samples, on every ray alike, at the mid-quantiles of the parent's compositing weights pooled
-    over 8192 training rays, the last one where the parent's last is; docs/method.md §5, jneusample/distill.py).
+    over 8192 training rays, the last one where the parent's last is; docs/method.md §5, jneusample/training/distill.py).
     The default 'fresh' is what a config without this field meant; see extract.distill for the presets."""
     distill: ExtractDistill = "none"
     """What teaches the new head besides the photometric loss: 'none' (the port: nothing) or 'coverage' (the

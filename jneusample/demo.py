@@ -39,12 +39,12 @@ def demo_config(minutes: float = DEMO_MINUTES):
 
 def run_demo(out: Path, minutes: float = DEMO_MINUTES, progress: bool = True) -> DemoResult:
     """Train (or, if ``out`` holds a demo run, continue) and evaluate; returns the test metrics."""
-    from . import backend, fileio
-    from .checkpoint import latest_checkpoint
+    from .platform import backend, fileio
+    from .platform.checkpoint import latest_checkpoint
     from .data import DEMO_SCENE, load_scene
-    from .evaluate import EvalOptions, evaluate
-    from .train import train
-    from .visuals import png_bytes
+    from .evaluation.evaluate import EvalOptions, evaluate
+    from .training.trainer import train
+    from .outputs.visuals import png_bytes
 
     out = Path(out)
     config = demo_config(minutes)
@@ -66,7 +66,7 @@ def test_strip(scene, eval_dir: Path) -> np.ndarray:
     """Ground truth (top row) above the evaluated renders (bottom row) of every test view."""
     from PIL import Image
 
-    from .visuals import comparison_strip, to_uint8
+    from .outputs.visuals import comparison_strip, to_uint8
 
     views = scene.split("test")
     truth, renders = [], []

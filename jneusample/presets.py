@@ -79,7 +79,7 @@ def scene_defaults(config: Config, scene_format: str, n_train_rays: int | None =
 
 def default_preset(device: str) -> str:
     """The preset of a new ``jneusample train`` run without ``--preset``: ``paper`` (the published configuration)
-    when it runs on a CUDA GPU (``device == "cuda"``, as :func:`jneusample.startup.resolve_device` decides), else
+    when it runs on a CUDA GPU (``device == "cuda"``, as :func:`jneusample.platform.startup.resolve_device` decides), else
     ``cpu`` (learns in minutes on a CPU, where ``paper`` would take weeks)."""
     return "paper" if device == "cuda" else "cpu"
 

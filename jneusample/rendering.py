@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import backend
-from .backend import jt
+from .platform import backend
+from .platform.backend import jt
 from .data.rays import scene_rays
 
 

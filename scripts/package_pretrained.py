@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from jneusample.checkpoint import latest_checkpoint, load_checkpoint  # noqa: E402
-from jneusample.fileio import atomic_write_bytes, write_json  # noqa: E402
+from jneusample.platform.checkpoint import latest_checkpoint, load_checkpoint  # noqa: E402
+from jneusample.platform.fileio import atomic_write_bytes, write_json  # noqa: E402
 
 
 def main() -> int:

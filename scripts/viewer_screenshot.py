@@ -4,7 +4,7 @@
     python3 scripts/viewer_screenshot.py --run /tmp/viewer_demo_q --out docs/images/viewer.png
 
 Uses the system ``chromium`` and ``chromedriver`` (apt-get install chromium chromium-driver) through Selenium, as
-the viewer's browser test does (tests/test_viewer.py). The picture shows the full-resolution frame of the first
+the viewer's browser test does (tests/outputs/test_viewer.py). The picture shows the full-resolution frame of the first
 training camera's view, the training cameras, and the samples of the ray through the middle of the view.
 """
 from __future__ import annotations
@@ -26,8 +26,8 @@ def main() -> int:
     parser.add_argument("--resolution", type=int, default=256, help="the viewer's still-frame height")
     args = parser.parse_args()
 
-    from jneusample.browser import open_chromium, wait_until
-    from jneusample.viewer import Viewer, ViewerOptions
+    from jneusample.outputs.browser import open_chromium, wait_until
+    from jneusample.outputs.viewer import Viewer, ViewerOptions
 
     with Viewer(args.run, ViewerOptions(port=0, resolution=args.resolution, psnr_views=2)) as viewer:
         driver = open_chromium(viewer.url, args.width, args.height)

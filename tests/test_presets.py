@@ -12,8 +12,7 @@ from jneusample.commands.train import load_training_scene
 from jneusample.config import apply_overrides, preset
 from jneusample.errors import InputError
 from jneusample.data import DEMO_SCENE
-from jneusample.presets import (LLFF_PAPER_EPOCHS, default_preset, scene_defaults, steps_for_epochs,
-                                steps_for_ranks)
+from jneusample.presets import LLFF_PAPER_EPOCHS, default_preset, scene_defaults, steps_for_epochs, steps_for_ranks
 
 _spec = importlib.util.spec_from_file_location("llff_fixtures", Path(__file__).parent / "data" / "test_llff.py")
 llff_fixtures = importlib.util.module_from_spec(_spec)

@@ -1,6 +1,6 @@
 import numpy as np
 
-from jneusample.backend import jt
+from jneusample.platform.backend import jt
 from jneusample.rendering import RenderSettings, composite, exclusive_cumsum, interval_variances, render_weights
 
 

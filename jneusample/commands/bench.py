@@ -1,12 +1,12 @@
-"""``jneusample bench``: the inference-cost benchmark of :mod:`jneusample.benchmark` (NeRF vs NeuSample)."""
+"""``jneusample bench``: the inference-cost benchmark of :mod:`jneusample.evaluation.benchmark` (NeRF vs NeuSample)."""
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from ..benchmark import DEFAULT_MODELS, parse_models
+from ..evaluation.benchmark import DEFAULT_MODELS, parse_models
 from ..errors import InputError
-from ..fileio import check_writable_dir
+from ..platform.fileio import check_writable_dir
 
 MAX_SIDE = 8192
 
@@ -64,26 +64,26 @@ def check_args(args) -> list[str]:
 
 def run(args) -> int:
     """Run the benchmark, write ``--json``, print the summary table."""
-    from ..benchmark import run_bench, summary_table
+    from ..evaluation.benchmark import run_bench, summary_table
 
     names = check_args(args)
-    from .. import backend
+    from ..platform import backend
     from ..config import preset
 
     # CPU: the paper preset's chunk; CUDA: sized from free device memory (backend.render_chunk_points)
     chunk_points = args.chunk_points or backend.render_chunk_points(preset("paper").render.chunk_points)
-    from ..provenance import LoadMonitor, run_record
+    from ..platform.provenance import LoadMonitor, run_record
 
     record = run_record()
     with LoadMonitor() as load:
         results = run_bench(names, args.height, args.width, args.repeats, chunk_points, args.train_steps,
                             args.train_rays, progress=not args.no_progress, bands=args.bands)
     results = {**record, "load_average": load.summary(), **results, "tf32": backend.TF32}
-    from ..fileio import dumps
+    from ..platform.fileio import dumps
 
     text = dumps(results, indent=2) + "\n"  # strict JSON: a non-finite number is written as null
     if args.json_out:
-        from ..fileio import atomic_write_text
+        from ..platform.fileio import atomic_write_text
 
         atomic_write_text(Path(args.json_out), text)
     print(summary_table(results))

@@ -31,7 +31,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 def run(args) -> int:
     """Convert, write atomically, print a summary; InputError on bad input. Returns the exit status 0."""
     from ..data.colmap import convert
-    from ..fileio import write_json
+    from ..platform.fileio import write_json
 
     out = Path(args.out) if args.out is not None else Path(args.images).resolve().parent / "transforms.json"
     meta = convert(Path(args.colmap), Path(args.images), out, ndc=args.ndc)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..fileio import check_writable_dir  # noqa: F401  (the commands' import path for it)
+from ..platform.fileio import check_writable_dir  # noqa: F401  (the commands' import path for it)
 
 
 def add_set_option(parser: argparse.ArgumentParser) -> None:
@@ -51,7 +51,7 @@ def interruptible() -> None:
     """
     import signal
 
-    from .. import backend  # noqa: F401  (imports Jittor, whose handler ours replaces)
+    from ..platform import backend  # noqa: F401  (imports Jittor, whose handler ours replaces)
 
     try:
         signal.signal(signal.SIGINT, signal.default_int_handler)

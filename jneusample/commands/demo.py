@@ -22,15 +22,15 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from .. import runguard
+    from ..platform import runguard
     from ..errors import InputError
 
     runguard.catch_early()  # a stop signal during start-up stops training at its first step
     if not args.minutes > 0:
         raise InputError(f"--minutes must be > 0, got {args.minutes}")
     from ..demo import demo_config, run_demo
-    from ..launch import relaunch_under_mpi
-    from ..startup import resolve_device
+    from ..platform.launch import relaunch_under_mpi
+    from ..platform.startup import resolve_device
 
     # One rank per core, supervised by this process (its exit status is theirs); None: go on as one process.
     status = relaunch_under_mpi(demo_config(args.minutes).train.cpu_processes, resolve_device().device,
@@ -38,7 +38,7 @@ def run(args) -> int:
     if status is not None:
         return status
     result = run_demo(Path(args.out), args.minutes, progress=not args.no_progress)
-    from .. import backend
+    from ..platform import backend
 
     if backend.rank() != 0:  # under the ranks of launch.py: one report
         return 0

@@ -49,10 +49,10 @@ def run(args) -> int:
     interruptible()  # Ctrl-C: one line and exit 130, outputs cleaned up (not Jittor's exit 1)
     from pathlib import Path
 
-    from .. import backend
-    from ..fileio import dumps
-    from ..evaluate import EvalOptions, evaluate
-    from ..runs import checkpoint_choice
+    from ..platform import backend
+    from ..platform.fileio import dumps
+    from ..evaluation.evaluate import EvalOptions, evaluate
+    from ..platform.runs import checkpoint_choice
     from .common import check_writable_dir
 
     checkpoint_choice(args.checkpoint)  # a bad value is one line before anything is loaded

@@ -1,4 +1,4 @@
-"""``jneusample export``: depth maps, a coloured point cloud or a mesh of a trained run (:mod:`jneusample.export`)."""
+"""``jneusample export``: depth maps, a coloured point cloud or a mesh of a trained run (:mod:`jneusample.outputs.export`)."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +8,7 @@ from .common import add_samples_option, samples_suffix
 
 
 def register(subparsers) -> argparse.ArgumentParser:
-    from ..export import DEFAULT_LEVEL, DEFAULT_MIN_OPACITY, DEFAULT_RESOLUTION, MAX_RESOLUTION, NDC_FAR_Z
+    from ..outputs.export import DEFAULT_LEVEL, DEFAULT_MIN_OPACITY, DEFAULT_RESOLUTION, MAX_RESOLUTION, NDC_FAR_Z
 
     parser = subparsers.add_parser(
         "export", help="export depth maps, a point cloud or a mesh of a trained run",
@@ -61,8 +61,8 @@ def default_out(run_dir: str, fmt: str, split: str | None, samples: int | None) 
 
 
 def run(args) -> int:
-    from ..export import ExportOptions, check_format, check_options, export, parse_bounds
-    from ..fileio import dumps
+    from ..outputs.export import ExportOptions, check_format, check_options, export, parse_bounds
+    from ..platform.fileio import dumps
 
     fmt = check_format(args.format)
     options = ExportOptions(

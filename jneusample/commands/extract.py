@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..fileio import dumps
+from ..platform.fileio import dumps
 from .common import check_writable_dir
 
 
@@ -34,11 +34,11 @@ def run(args) -> int:
     import math
     import sys
 
-    from .. import runguard
+    from ..platform import runguard
     from ..errors import InputError
 
     runguard.catch_early()  # before Jittor starts: a stop signal during start-up stops at the first step
-    from ..extract import extract
+    from ..training.extract import extract
 
     if args.max_minutes is not None and not (math.isfinite(args.max_minutes) and args.max_minutes > 0):
         raise InputError(f"--max-minutes must be a positive number of minutes, got {args.max_minutes:g} "
@@ -48,7 +48,7 @@ def run(args) -> int:
     check_writable_dir(out)
     result = extract(args.run, args.samples, out, steps=args.steps, resume=args.resume,
                      max_minutes=args.max_minutes, progress=not args.no_progress, overrides=args.overrides)
-    from .. import backend
+    from ..platform import backend
 
     if backend.rank() != 0:
         return 0

@@ -2,7 +2,7 @@
 
 The first image is the prediction, the second the reference (ground truth). RGBA images are composited on
 white (``rgb*a + (1-a)``), as the Blender ground truth is. The metrics follow docs/protocol.md; see
-:mod:`jneusample.metrics`.
+:mod:`jneusample.evaluation.metrics`.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import fileio
+from ..platform import fileio
 from ..data.images import composite_on_background, read_image
 from ..errors import InputError
 
@@ -70,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
     Raises :class:`InputError` for a missing/unreadable image, images of different sizes, an image too
     small for SSIM or the chosen LPIPS net, an unwritable ``--json`` path, or missing LPIPS weights.
     """
-    from ..metrics import image_metrics
-    from ..metrics import MIN_SIZE, SSIM_MIN_SIZE
+    from ..evaluation.metrics import image_metrics
+    from ..evaluation.metrics import MIN_SIZE, SSIM_MIN_SIZE
 
     if args.json is not None:
         _check_json_target(args.json)

@@ -27,10 +27,10 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from .. import backend
-    from ..fileio import check_writable_file, dumps, write_json
-    from ..placement import placement_study
-    from ..runs import checkpoint_choice, load_run
+    from ..platform import backend
+    from ..platform.fileio import check_writable_file, dumps, write_json
+    from ..evaluation.placement import placement_study
+    from ..platform.runs import checkpoint_choice, load_run
 
     checkpoint_choice(args.checkpoint)
     out = Path(args.out) if args.out else Path(args.run) / f"placement_{args.split}{samples_suffix(args.samples)}.json"

@@ -39,9 +39,9 @@ def run(args) -> int:
     from .common import check_factor
 
     check_factor(args.factor)
-    from .. import backend
-    from ..plots import draw_samples, save_figure, study_samples
-    from ..fileio import check_writable_dir, probe_writable
+    from ..platform import backend
+    from ..outputs.plots import draw_samples, save_figure, study_samples
+    from ..platform.fileio import check_writable_dir, probe_writable
 
     out = Path(args.out) if args.out else Path(args.run) / \
         f"samples_{args.split}_{args.view}{samples_suffix(args.samples)}.png"

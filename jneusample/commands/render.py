@@ -1,7 +1,7 @@
 """``jneusample render``: a video of colour and depth along the scene's render path, its test cameras, a smooth
 path through its training cameras, or the cameras of a nerfstudio ``camera_path.json``.
 
-The work is :func:`jneusample.video.render_video`; this module parses the options and checks, before anything
+The work is :func:`jneusample.outputs.video.render_video`; this module parses the options and checks, before anything
 is rendered, that the outputs can be written.
 """
 from __future__ import annotations
@@ -65,10 +65,10 @@ def run(args) -> int:
 
     check_factor(args.factor)
     interruptible()  # Ctrl-C: one line and exit 130, outputs cleaned up (not Jittor's exit 1)
-    from .. import backend
-    from ..fileio import check_writable_dir, probe_writable
+    from ..platform import backend
+    from ..platform.fileio import check_writable_dir, probe_writable
     from ..errors import InputError
-    from ..video import CAMERA_PATH, RenderOptions, check_options, render_video
+    from ..outputs.video import CAMERA_PATH, RenderOptions, check_options, render_video
 
     if args.camera_path and args.path:
         raise InputError("--camera-path FILE and --path are exclusive: give one of them")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..config import PRESETS
-from ..model_registry import MODEL_KINDS
+from ..models.registry import MODEL_KINDS
 from .common import add_allow_outside_option, add_set_option, check_writable_dir
 
 
@@ -127,7 +127,7 @@ def load_training_scene(args, config, data: Path, new_run: bool, world_size: int
     from ..presets import scene_defaults
 
     if world_size is None:
-        from .. import backend
+        from ..platform import backend
 
         world_size = backend.world_size()
     fmt = detect_format(data)
@@ -171,7 +171,7 @@ def print_config(args, config, data: Path, new_run: bool) -> int:
     ray pool; the MPI world size from the launcher's environment, so Jittor is not started) and ``--max-minutes``,
     which becomes a time schedule's budget (``train.minutes``).
     """
-    from ..startup import launcher_world_size
+    from ..platform.startup import launcher_world_size
 
     load_training_scene(args, config, data, new_run, world_size=launcher_world_size(), load=False)
     if args.max_minutes and config.train.schedule == "time":
@@ -181,11 +181,11 @@ def print_config(args, config, data: Path, new_run: bool) -> int:
 
 
 def run(args) -> int:
-    from .. import fileio, runguard
+    from ..platform import fileio, runguard
     from ..data import DEMO_SCENE
     from ..presets import default_preset
-    from ..runs import config_path, read_config
-    from ..startup import resolve_device
+    from ..platform.runs import config_path, read_config
+    from ..platform.startup import resolve_device
 
     runguard.catch_early()  # a stop signal during start-up (Jittor, the scene) stops the run at its first step
     check_options(args)
@@ -198,13 +198,13 @@ def run(args) -> int:
     if args.print_config:
         return print_config(args, config, data, new_run=saved is None)
     check_writable_dir(out)
-    from ..launch import relaunch_under_mpi
+    from ..platform.launch import relaunch_under_mpi
 
     # Supervises the ranks and returns their exit status when the config asks for several (Jittor not imported)
     status = relaunch_under_mpi(config.train.cpu_processes, device, f"jneusample train --out {out} --resume")
     if status is not None:
         return status
-    from ..train import train
+    from ..training.trainer import train
 
     scene = load_training_scene(args, config, data, new_run=saved is None)
     info = {"data": str(data.resolve()), "format": scene.format, "factor": config.data.factor,
@@ -218,7 +218,7 @@ def run(args) -> int:
                "val_psnr": result.val_psnr, "points_per_sec": result.points_per_sec,
                "world_size": result.world_size, "rays_per_step": config.train.rays_per_step,
                "effective_rays_per_step": result.effective_rays_per_step}
-    from .. import backend
+    from ..platform import backend
 
     if backend.rank() == 0:  # one summary per job, not one per MPI rank
         print(fileio.dumps(summary))

@@ -34,7 +34,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from ..viewer import ViewerOptions, check_options, is_loopback, view
+    from ..outputs.viewer import ViewerOptions, check_options, is_loopback, view
 
     options = ViewerOptions(host=args.host, port=args.port, checkpoint=args.checkpoint, follow=args.follow,
                             data=args.data, factor=args.factor, resolution=args.resolution,

@@ -13,7 +13,7 @@ The pipeline, all on the CPU and offline through pycolmap (COLMAP's own library,
    axes, near/far from the 3D points), then centred and scaled (:func:`normalise_world`), the distortion that
    was removed recorded, and ``ndc`` set for forward-facing captures (:func:`forward_facing`).
 
-The output folder is written completely or not at all (:func:`jneusample.fileio.staged_folder`)::
+The output folder is written completely or not at all (:func:`jneusample.platform.fileio.staged_folder`)::
 
     SCENE/transforms.json        cameras (OpenGL camera-to-world), pinhole intrinsics, near/far, ndc
     SCENE/images/                the undistorted images transforms.json names
@@ -41,7 +41,7 @@ from typing import Any, Callable, TextIO
 import numpy as np
 
 from ..errors import InputError
-from ..fileio import staged_folder, write_json
+from ..platform.fileio import staged_folder, write_json
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 """Files of an --images folder that are read as photos (case-insensitive)."""

@@ -5,7 +5,7 @@ import functools
 
 import numpy as np
 
-from ..backend import jt
+from ..platform.backend import jt
 
 
 def encoded_dims(n_freqs: int, in_dims: int = 3) -> int:

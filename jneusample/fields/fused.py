@@ -29,8 +29,8 @@ import warnings
 
 import numpy as np
 
-from .. import backend
-from ..backend import jt
+from ..platform import backend
+from ..platform.backend import jt
 
 _STATE: dict[str, bool | None] = {"ok": None}
 

@@ -1,7 +1,7 @@
 """The ReLU MLP trunk that both fields use: ``depth`` layers of ``width`` with one skip connection."""
 from __future__ import annotations
 
-from ..backend import jt  # noqa: F401  (configures Jittor before it is imported)
+from ..platform.backend import jt  # noqa: F401  (configures Jittor before it is imported)
 from jittor import nn  # noqa: E402
 
 from .fused import linear_relu  # noqa: E402

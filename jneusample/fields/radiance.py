@@ -1,7 +1,7 @@
 """The NeRF radiance field: point (+ view direction) → raw density and RGB."""
 from __future__ import annotations
 
-from ..backend import jt  # noqa: F401  (configures Jittor before it is imported)
+from ..platform.backend import jt  # noqa: F401  (configures Jittor before it is imported)
 from jittor import nn  # noqa: E402
 
 from .encoding import attenuate_blocks, block_order, encoded_dims, positional_encoding, positional_encoding_blocks

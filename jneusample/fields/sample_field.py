@@ -7,10 +7,10 @@ docs/method.md §8).
 from __future__ import annotations
 
 import numpy as np
-from ..backend import jt  # noqa: F401  (configures Jittor before it is imported)
+from ..platform.backend import jt  # noqa: F401  (configures Jittor before it is imported)
 from jittor import nn  # noqa: E402
 
-from ..distances import cumulative_distribution, piecewise_linear_quantiles
+from ..samplers.distances import cumulative_distribution, piecewise_linear_quantiles
 from ..errors import InputError
 from ..rendering import check_samples_per_ray
 from ..samplers.stratified import unit_to_distance
@@ -41,7 +41,7 @@ def histogram_quantiles(logits: jt.Var, levels: jt.Var, floor: float = QUANTILE_
 
     The K logits (R, K) give bin masses p = (1 − floor)·softmax(logits) + floor/K over K equal bins of [0, 1]: a
     piecewise-constant density whose CDF is piecewise linear; t_k = F⁻¹(level_k) by
-    :func:`~jneusample.distances.piecewise_linear_quantiles`. Ascending levels give ascending t; t is
+    :func:`~jneusample.samplers.distances.piecewise_linear_quantiles`. Ascending levels give ascending t; t is
     differentiable w.r.t. the logits. Equal logits (zero, say) give the uniform density: t_k = level_k.
 
     Args:
@@ -189,7 +189,7 @@ class SampleField(nn.Module):
     def unit_samples_and_masses(self, origins: jt.Var, unit_dirs: jt.Var, n_samples: int | None = None,
                                 jitter: bool = False) -> tuple[jt.Var, jt.Var]:
         """Quantile head: the samples t (R, N) of :meth:`unit_samples` and the histogram they are the quantiles
-        of, bin masses (R, K) (what the histogram loss trains, jneusample.histogram_loss)."""
+        of, bin masses (R, K) (what the histogram loss trains, jneusample.samplers.histogram_loss)."""
         if not self.any_n:
             raise InputError("the paper's sample-field head has no histogram (model.sample_field_head=quantile)")
         masses = bin_masses(self.head(self.trunk_features(origins, unit_dirs)))

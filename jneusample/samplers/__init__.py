@@ -7,5 +7,5 @@
   (mip-NeRF 360's one-sided interlevel bound for the quantile head, quantile distillation for the paper head).
 
 NeuSample's sample field itself is a network, in :mod:`jneusample.fields.sample_field`; NeRF's inverse-CDF
-sampler is in :mod:`jneusample.distances`.
+sampler is in :mod:`jneusample.samplers.distances`.
 """

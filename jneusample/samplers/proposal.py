@@ -34,8 +34,8 @@ import math
 
 import numpy as np
 
-from ..backend import jt
-from ..distances import cumulative_distribution, inverse_cdf
+from ..platform.backend import jt
+from .distances import cumulative_distribution, inverse_cdf
 from ..rendering import Rays, RenderSettings, query_and_composite
 from .stratified import stratified_unit_samples, unit_to_distance
 

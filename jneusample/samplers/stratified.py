@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import jt
+from ..platform.backend import jt
 
 
 def stratified_unit_samples(n_rays: int, n_samples: int, jitter: bool) -> jt.Var:

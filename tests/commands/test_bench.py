@@ -1,10 +1,10 @@
-"""``jneusample bench`` (:mod:`jneusample.benchmark`): JSON shape on a tiny image, NeRF as the unit of cost, FLOP counting, bad input."""
+"""``jneusample bench`` (:mod:`jneusample.evaluation.benchmark`): JSON shape on a tiny image, NeRF as the unit of cost, FLOP counting, bad input."""
 import argparse
 import json
 
 import pytest
 
-from jneusample import benchmark
+from jneusample.evaluation import benchmark
 from jneusample.commands import bench as cmd
 from jneusample.errors import InputError
 
@@ -47,8 +47,8 @@ def test_tiny_bench_writes_the_json_shape(tmp_path, capsys):
 
 
 def test_flops_per_point_match_the_radiance_mlp():
-    from jneusample.model_base import radiance_flops
-    from jneusample.models import build_model
+    from jneusample.models.base import radiance_flops
+    from jneusample.models.neusample import build_model
 
     field = build_model(benchmark.model_config("neusample192")).radiance_field
     per_point, per_ray = radiance_flops(field)

@@ -4,11 +4,11 @@ import json
 import pytest
 
 from conftest import error_line
-from jneusample.checkpoint import list_checkpoints, load_checkpoint, read_val_index
+from jneusample.platform.checkpoint import list_checkpoints, load_checkpoint, read_val_index
 from jneusample.cli import main
 from jneusample.config import preset
 from jneusample.data import DEMO_SCENE, load_scene
-from jneusample.train import train
+from jneusample.training.trainer import train
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from jneusample.cli import main
 from jneusample.config import preset
 from jneusample.data import load_scene
 from jneusample.rendering import render_image, render_settings
-from jneusample.runs import load_run
-from jneusample.train import train
+from jneusample.platform.runs import load_run
+from jneusample.training.trainer import train
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def loaded_points_per_ray(run) -> int:
 
 
 def test_points_per_ray_is_read_from_old_results_too():
-    from jneusample.evaluate import points_per_ray_of
+    from jneusample.evaluation.evaluate import points_per_ray_of
 
     assert points_per_ray_of({"points_per_ray": 256}) == 256
     assert points_per_ray_of({"n_samples": 64, "samples_per_ray": 64}) == 64  # results.json before the rename
@@ -137,7 +137,7 @@ def test_eval_refuses_an_unwritable_output(trained, tmp_path, capsys):
 def test_extraction_refuses_an_any_n_parent(tmp_path):
     """The quantile head renders at any N already (--samples): extraction says so instead of replacing it."""
     from jneusample.errors import InputError
-    from jneusample.extract import extraction_config
+    from jneusample.training.extract import extraction_config
 
     parent = preset("tiny")
     parent.model.sample_field_head = "quantile"

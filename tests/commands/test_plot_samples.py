@@ -1,4 +1,4 @@
-"""The ``plot-samples`` subcommand and :mod:`jneusample.plots`: the PNG, the pixel choice, input errors."""
+"""The ``plot-samples`` subcommand and :mod:`jneusample.outputs.plots`: the PNG, the pixel choice, input errors."""
 from __future__ import annotations
 
 import json
@@ -37,7 +37,7 @@ def test_default_output_in_run_dir(run_dir):
 def test_library_function(run_dir):
     from matplotlib.figure import Figure
 
-    from jneusample.plots import plot_samples, study_samples
+    from jneusample.outputs.plots import plot_samples, study_samples
 
     study = study_samples(run_dir, view=0, pixels=3, bins=10)
     assert study.z.shape == study.weights.shape == (3, 8)
@@ -48,7 +48,7 @@ def test_library_function(run_dir):
 
 
 def test_choose_pixels_object_and_background():
-    from jneusample.plots import choose_pixels
+    from jneusample.outputs.plots import choose_pixels
 
     acc = np.zeros((32, 32), np.float32)
     acc[8:24, 8:24] = 1.0  # the object

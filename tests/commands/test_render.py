@@ -63,7 +63,7 @@ def test_test_path_renders_all_views_by_default(run_dir, tmp_path):
 
 
 def test_without_ffmpeg(run_dir, tmp_path, capsys, monkeypatch):
-    import jneusample.video as video
+    import jneusample.outputs.video as video
 
     monkeypatch.setattr(video, "find_ffmpeg", lambda: None)
     out = tmp_path / "v.mp4"
@@ -118,7 +118,7 @@ def test_disk_full_is_one_line_and_leaves_no_video(run_dir, tmp_path, capsys, di
 def test_ffmpeg_running_out_of_space_is_disk_full(tmp_path):
     """ffmpeg writes the video itself: its "No space left on device" becomes the same one line."""
     from jneusample.errors import InputError
-    from jneusample.video import DISK_FULL_TEXT, VideoWriter
+    from jneusample.outputs.video import DISK_FULL_TEXT, VideoWriter
 
     assert DISK_FULL_TEXT == "No space left on device"
     writer = VideoWriter(tmp_path / "v.mp4", width=8, height=8)
@@ -143,7 +143,7 @@ def test_run_without_checkpoint(run_dir, tmp_path, capsys):
 
 def test_spiral_frames_follow_request():
     """Blender scenes: the render path is the spherical path generalised to --frames."""
-    from jneusample.video import load_render_scene
+    from jneusample.outputs.video import load_render_scene
     from jneusample.data import DEMO_SCENE
 
     scene = load_render_scene(DEMO_SCENE, factor=4, frames=5)
@@ -153,7 +153,7 @@ def test_spiral_frames_follow_request():
 def test_llff_spiral_frames_follow_request():
     """LLFF scenes: the loader's spiral, regenerated with the requested number of frames."""
     from conftest import shared_data
-    from jneusample.video import load_render_scene
+    from jneusample.outputs.video import load_render_scene
 
     scene = load_render_scene(shared_data("nerf_llff_data", "fern"), factor=8, frames=7)
     assert scene.render_path.shape == (7, 3, 4) and scene.ndc
@@ -218,7 +218,7 @@ def test_camera_path_file_sets_size_and_fps(run_dir, tmp_path, capsys):
 def test_camera_path_copy_of_a_test_view_renders_that_view(run_dir, tmp_path, monkeypatch):
     """A path camera with a test view's pose and field of view at the scene's size is that view: the frame equals
     `--path test`'s (up to one level of rounding: fx comes back from the fov). PNG frames only (no ffmpeg needed)."""
-    import jneusample.video as video
+    import jneusample.outputs.video as video
 
     monkeypatch.setattr(video, "find_ffmpeg", lambda: None)
     matrices, fov = demo_cameras("test", 1)
@@ -239,7 +239,7 @@ def test_camera_path_copy_of_a_test_view_renders_that_view(run_dir, tmp_path, mo
 
 
 def test_interpolate_path_starts_at_the_first_training_view(run_dir, tmp_path, monkeypatch):
-    import jneusample.video as video
+    import jneusample.outputs.video as video
 
     monkeypatch.setattr(video, "find_ffmpeg", lambda: None)
     common = ["render", "--run", str(run_dir), "--out", str(tmp_path / "v.mp4"), "--no-progress"]
@@ -289,7 +289,7 @@ def test_camera_rays_with_the_scenes_camera_are_scene_rays(ndc):
 
     from jneusample.data.rays import scene_rays
     from jneusample.data.scene import Intrinsics, Scene
-    from jneusample.video import camera_rays
+    from jneusample.outputs.video import camera_rays
 
     camera = Intrinsics(width=6, height=4, fx=5.0, fy=5.0, cx=3.0, cy=2.0)
     scene = Scene(name="s", format="llff", root=Path("."), intrinsics=camera, splits={}, near=0.0, far=1.0, ndc=ndc)

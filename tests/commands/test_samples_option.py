@@ -9,8 +9,8 @@ from conftest import error_line
 from jneusample.cli import main
 from jneusample.config import apply_overrides, preset
 from jneusample.data import DEMO_SCENE, load_scene
-from jneusample.runs import write_config
-from jneusample.train import train
+from jneusample.platform.runs import write_config
+from jneusample.training.trainer import train
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +36,9 @@ def test_training_logged_finite_losses(quantile_run):
 def test_eval_at_another_n(quantile_run, capsys):
     import numpy as np
 
-    from jneusample.metrics.psnr import psnr_from_mse
+    from jneusample.evaluation.metrics.psnr import psnr_from_mse
     from jneusample.rendering import render_image, render_settings
-    from jneusample.runs import load_run
+    from jneusample.platform.runs import load_run
 
     assert main(["eval", "--run", str(quantile_run), "--samples", "5", "--skip", "4", "--lpips", "none",
                  "--no-images", "--no-progress"]) == 0

@@ -53,7 +53,7 @@ def test_sigterm_to_a_single_process_train_exits_143_with_a_checkpoint_at_its_st
     import time
 
     from conftest import REPO, write_blender_scene
-    from jneusample.checkpoint import list_checkpoints, load_checkpoint
+    from jneusample.platform.checkpoint import list_checkpoints, load_checkpoint
 
     scene = write_blender_scene(tmp_path / "scene", size=12)
     run = tmp_path / "run"
@@ -83,7 +83,7 @@ def test_bf16_matmuls_reach_the_model_or_fall_back_with_a_warning(tmp_path):
     """train.bf16_matmuls=true trains with bfloat16 matmul operands where the CPU can (other weights than a
     float32 run), else says so once and trains in float32 (the very same weights)."""
     from conftest import failure_output, run_command, write_blender_scene
-    from jneusample.checkpoint import latest_checkpoint, load_checkpoint
+    from jneusample.platform.checkpoint import latest_checkpoint, load_checkpoint
     from jneusample.fields import fused
 
     scene = write_blender_scene(tmp_path / "scene", size=8)

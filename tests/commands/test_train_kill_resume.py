@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from conftest import REPO, failure_output, run_command, write_blender_scene
-from jneusample.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint
+from jneusample.platform.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint
 
 STEPS = 200
 """Long enough that the run is still going when its first checkpoint appears (checkpoints every 5 steps)."""

@@ -14,8 +14,7 @@ from PIL import Image
 
 from jneusample.cli import main
 from jneusample.data.process import (ColmapResult, ProcessOptions, StageProgress, check_images, extract_frames,
-                                     forward_facing, image_pairs, list_images, normalise_world, scene_centre,
-                                     scene_meta, too_few_registered)
+    forward_facing, image_pairs, list_images, normalise_world, scene_centre, scene_meta, too_few_registered)
 from jneusample.errors import InputError
 from conftest import look_at
 

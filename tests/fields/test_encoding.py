@@ -1,6 +1,6 @@
 import numpy as np
 
-from jneusample.backend import jt
+from jneusample.platform.backend import jt
 from jneusample.fields.encoding import encoded_dims, positional_encoding
 
 

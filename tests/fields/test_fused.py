@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from jneusample.backend import jt
+from jneusample.platform.backend import jt
 from jneusample.fields import fused
 from jneusample.fields.mlp import SkipMLP
 
@@ -44,7 +44,7 @@ def test_skip_mlp_inference_equals_training_path():
 def test_fused_path_is_never_chosen_on_cuda(monkeypatch):
     """With the device forced to CUDA the CPU-only oneDNN op is not even compiled: callers get None and take
     Jittor's plain ops (cuBLAS on a GPU), and the result equals the training path."""
-    from jneusample import backend
+    from jneusample.platform import backend
 
     monkeypatch.setattr(backend, "DEVICE", "cuda")
     monkeypatch.setitem(fused._STATE, "ok", None)

@@ -3,11 +3,11 @@ histogram, order, uniform initialisation, gradients, and NeuSample's render / tr
 import numpy as np
 import pytest
 
-from jneusample.backend import jt
+from jneusample.platform.backend import jt
 from jneusample.config import apply_overrides, preset
 from jneusample.errors import InputError
 from jneusample.fields.sample_field import SampleField, histogram_quantiles, quantile_levels
-from jneusample.models import NeuSample
+from jneusample.models.neusample import NeuSample
 from jneusample.rendering import Rays, RenderSettings
 
 

@@ -3,7 +3,7 @@ layer-by-layer definition, in values and in gradients."""
 import numpy as np
 import pytest
 
-from jneusample.backend import jt  # before jittor itself: the backend decides CPU or CUDA
+from jneusample.platform.backend import jt  # before jittor itself: the backend decides CPU or CUDA
 from jittor import nn  # noqa: E402
 from jneusample.fields.encoding import block_order, positional_encoding, positional_encoding_blocks
 from jneusample.fields.radiance import RadianceField

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from jneusample.backend import jt
+from jneusample.platform.backend import jt
 from jneusample.config import preset
 from jneusample.fields.sample_field import SampleField
-from jneusample.models import NeuSample
+from jneusample.models.neusample import NeuSample
 from jneusample.rendering import Rays, RenderSettings
 
 

@@ -1,4 +1,4 @@
-"""Exercise jneusample.distributed's collectives; run under ``mpirun`` by ``test_mpi.py``.
+"""Exercise jneusample.platform.distributed's collectives; run under ``mpirun`` by ``test_mpi.py``.
 
 Each rank writes ``rank<r>.pkl`` with what it received, and the test compares it with what every rank sent
 (:func:`sent_by`, which both sides compute).
@@ -29,10 +29,10 @@ def sent_by(rank: int) -> dict:
 
 def main() -> None:
     out = Path(sys.argv[1])
-    from jneusample import distributed
-    from jneusample.backend import jt
+    from jneusample.platform import distributed
+    from jneusample.platform.backend import jt
     from jneusample.config import preset
-    from jneusample.models import build_model
+    from jneusample.models.neusample import build_model
 
     rank, size = distributed.rank(), distributed.world_size()
     gathered = distributed.gather_objects(sent_by(rank))

@@ -23,13 +23,13 @@ def main() -> None:
     parser.add_argument("--rays", type=int, default=128, help="total rays of the step, over all ranks")
     args = parser.parse_args()
 
-    from jneusample import distributed
-    from jneusample.backend import jt
+    from jneusample.platform import distributed
+    from jneusample.platform.backend import jt
     from jneusample.config import preset
     from jneusample.data import DEMO_SCENE, load_scene
     from jneusample.data.batches import RayBatcher
-    from jneusample.models import build_model
-    from jneusample.optim import make_optimizer, param_groups, set_learning_rates
+    from jneusample.models.neusample import build_model
+    from jneusample.training.optim import make_optimizer, param_groups, set_learning_rates
     from jneusample.rendering import Rays, render_settings
 
     config = preset("tiny")

@@ -77,7 +77,7 @@ def json_lines(text: str) -> list[dict]:
 
 def load_checkpoint(path: Path) -> dict:
     sys.path.insert(0, str(REPO))
-    from jneusample.checkpoint import load_checkpoint as load
+    from jneusample.platform.checkpoint import load_checkpoint as load
 
     return load(path)
 
@@ -89,10 +89,10 @@ def checkpoints(run_dir: Path) -> list[Path]:
 def single_process_initial_digest() -> str:
     """Digest of the tiny preset's initial parameters for seed 0 in a single process (this pytest process)."""
     sys.path.insert(0, str(REPO))
-    from jneusample import distributed
-    from jneusample.backend import jt
+    from jneusample.platform import distributed
+    from jneusample.platform.backend import jt
     from jneusample.config import preset
-    from jneusample.models import build_model
+    from jneusample.models.neusample import build_model
 
     jt.set_global_seed(preset("tiny").train.seed)
     return distributed.parameter_digest(build_model(preset("tiny").model))

@@ -11,7 +11,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from jneusample import distributed, startup  # noqa: E402
+from jneusample.platform import distributed, startup  # noqa: E402
 from jneusample.errors import InputError  # noqa: E402
 
 MPI_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "PMI_SIZE", "PMI_RANK", "use_mpi", "mpicc_path",

@@ -2,12 +2,12 @@
 import numpy as np
 import pytest
 
-from jneusample.backend import jt
+from jneusample.platform.backend import jt
 from jneusample.config import preset
-from jneusample.models import build_model
+from jneusample.models.neusample import build_model
 from jneusample.rendering import Rays, RenderSettings
 from jneusample.samplers.proposal import (interlevel_bound_loss, probe_intervals, probe_weights, probed_rays,
-                                          quantile_distillation_loss, weight_quantiles)
+    quantile_distillation_loss, weight_quantiles)
 
 
 def var(values) -> jt.Var:
@@ -71,7 +71,7 @@ def test_the_probe_pass_is_stratified_and_gradient_free():
 
 @pytest.mark.parametrize("head", ["paper", "quantile"])
 def test_a_training_pass_with_the_proposal_loss_teaches_the_sample_field_only(head, monkeypatch):
-    from jneusample import models
+    from jneusample.models import neusample as models
 
     real_probe = models.probe_weights
 

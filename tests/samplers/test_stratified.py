@@ -1,9 +1,9 @@
 """jneusample.samplers.stratified and the Stratified control model."""
 import numpy as np
 
-from jneusample.backend import jt
+from jneusample.platform.backend import jt
 from jneusample.config import preset
-from jneusample.models import build_model
+from jneusample.models.neusample import build_model
 from jneusample.rendering import Rays, RenderSettings
 from jneusample.samplers.stratified import stratified_unit_samples, unit_to_distance
 

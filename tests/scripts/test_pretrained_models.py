@@ -23,7 +23,7 @@ def test_recorded_paths_are_relative_to_the_repository(model):
 
 
 def test_the_demo_model_loads_and_its_scene_is_shipped():
-    from jneusample.runs import load_run
+    from jneusample.platform.runs import load_run
 
     data = json.loads((REPO / "pretrained" / "demo" / "scene.json").read_text())["data"]
     assert (REPO / data / "transforms_train.json").exists()

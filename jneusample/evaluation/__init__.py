@@ -1,0 +1,1 @@
+"""How a run is judged: image metrics (PSNR, SSIM, LPIPS), per-scene evaluation, the render-speed benchmark and the placement study."""

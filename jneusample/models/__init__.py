@@ -1,0 +1,1 @@
+"""The models a run can use (NeuSample, NeRF, stratified sampling) and their common interface."""

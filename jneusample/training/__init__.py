@@ -1,0 +1,1 @@
+"""How a model learns: the trainer, its optimizer and schedules, and sample field extraction (with its distillation loss)."""
