@@ -26,7 +26,7 @@ def paper_width_training_throughput(scene, steps: int = 4) -> float:
     from jneusample.platform.backend import jt
     from jneusample.config import preset
     from jneusample.data.batches import RayBatcher
-    from jneusample.models.neusample import build_model
+    from jneusample.models.registry import build_model
     from jneusample.training.optim import make_optimizer, param_groups
     from jneusample.rendering import Rays, render_settings
 

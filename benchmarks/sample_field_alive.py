@@ -42,7 +42,7 @@ def measure(run_dir: Path, skip: int = 8) -> dict:
                        allow_outside=bool(info.get("allow_outside_paths")))
     batch = RayBatcher(scene, RAYS, precrop_fraction=1.0, precrop_steps=0, seed=12345, stream=0,
                        across_views=True).sample(0)
-    field = run.model.sample_field
+    field = run.model.sampler.sample_field
     with jt.no_grad():
         origins = jt.array(batch.origins)
         directions = jt.array(batch.directions)

@@ -31,7 +31,7 @@ from jneusample.platform.backend import jt
 from jneusample.config import preset
 from jneusample.data import load_scene
 from jneusample.data.batches import RayBatcher
-from jneusample.models.neusample import build_model
+from jneusample.models.registry import build_model
 from jneusample.training.optim import make_optimizer, param_groups
 from jneusample.rendering import Rays, render_settings
 

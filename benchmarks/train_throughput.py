@@ -62,7 +62,7 @@ def sgemm_ceiling() -> float:
 
 def training_flops_per_point(config_json: Path) -> float:
     """3 x the executed forward MLP FLOPs per radiance point of the run's model (sample field included)."""
-    code = ("import json, sys; from jneusample.config import Config; from jneusample.models.neusample import build_model; "
+    code = ("import json, sys; from jneusample.config import Config; from jneusample.models.registry import build_model; "
             "from jneusample.evaluation.benchmark import flops_per_ray; c = Config.from_dict(json.load(open(sys.argv[1]))); "
             "m = build_model(c.model); print(3 * flops_per_ray(m, executed=True) / m.points_per_ray)")
     out = subprocess.run([sys.executable, "-c", code, str(config_json)], cwd=REPO, check=True, capture_output=True,

@@ -244,6 +244,11 @@ class ExtractConfig:
     distill_color_weight: float = 0.0
     """'coverage': λ of the squared error between the child's and the parent's rendered colours (0: none)."""
 
+    @property
+    def is_extraction(self) -> bool:
+        """Whether this run is a sample field extraction (it has a parent), not a training run."""
+        return bool(self.parent)
+
 
 @dataclass
 class Config:

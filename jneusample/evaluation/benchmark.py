@@ -16,7 +16,7 @@ bands) is the ceiling the MLP path is compared with: ``mlp_efficiency`` = nomina
 part of the colour layer and NeuSample's sample field once per ray); the radiance field executes 11% fewer
 (``fields/radiance.py`` folds two layers into one), so ``executed_gflops`` is reported too. A few training steps
 per model (forward, backward, Adam) give ``train_points_per_sec``. The FLOP counts are the models' own
-(``Model.flops_per_ray``, from ``model_base.radiance_flops``).
+(``Model.flops_per_ray``, from :func:`jneusample.fields.flops.radiance_flops`).
 """
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def model_config(name: str):
 
 
 def flops_per_ray(model, executed: bool = False) -> int:
-    """MLP FLOPs of one rendered ray, nominal or ``executed``: :meth:`jneusample.models.base.Model.flops_per_ray`."""
+    """MLP FLOPs of one rendered ray, nominal or ``executed``: :meth:`jneusample.models.model.Model.flops_per_ray`."""
     return model.flops_per_ray(executed)
 
 
@@ -169,7 +169,7 @@ def run_bench(names: list[str], height: int, width: int, repeats: int, chunk_poi
     from ..platform.backend import jt
     from ..config import preset
     from ..data.rays import scene_rays
-    from ..models.neusample import build_model
+    from ..models.registry import build_model
     from ..rendering import RenderSettings, chunk_rays_of
 
     chunk_points = chunk_points or preset("paper").render.chunk_points

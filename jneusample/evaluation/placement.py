@@ -40,8 +40,8 @@ def placement_study(run: LoadedRun, split: str = "test", skip: int = 8, data: st
     ``spread_across_rays``, ``mean_t`` (N,), ``n_samples``, ``views``. A one-line InputError for a model
     without a sample field.
     """
-    model = run.model
-    if not hasattr(model, "fixed_placement"):
+    model, sampler = run.model, run.model.sampler
+    if not hasattr(sampler, "fixed_placement"):
         raise InputError(f"{run.run_dir}: a {run.config.model.kind} model has no sample field to study")
     if skip < 1:
         raise InputError(f"--skip must be >= 1, got {skip}")
@@ -54,11 +54,11 @@ def placement_study(run: LoadedRun, split: str = "test", skip: int = 8, data: st
     chunk = run.config.render.chunk_points
     own, t = _render_views(model, scene, views, indices, settings, chunk)
     mean_t = t.mean(axis=0)
-    model.fixed_placement = mean_t
+    sampler.fixed_placement = mean_t
     try:
         mean, _ = _render_views(model, scene, views, indices, settings, chunk)
     finally:
-        model.fixed_placement = None
+        sampler.fixed_placement = None
     return {"split": split, "views": len(indices), "n_samples": int(t.shape[1]), "rays": int(t.shape[0]),
             "own_psnr": float(np.mean(own)), "mean_placement_psnr": float(np.mean(mean)),
             "own_minus_mean_db": float(np.mean(own) - np.mean(mean)),

@@ -6,19 +6,18 @@ docs/method.md §8).
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 from ..platform.backend import jt  # noqa: F401  (configures Jittor before it is imported)
 from jittor import nn  # noqa: E402
 
 from ..samplers.distances import cumulative_distribution, piecewise_linear_quantiles
-from ..errors import InputError
 from ..rendering import check_samples_per_ray
 from ..samplers.stratified import unit_to_distance
 from .encoding import encoded_dims, positional_encoding
 from .mlp import SkipMLP
 
-HEADS = ("paper", "quantile")
-"""The sample-field heads (the values of ``model.sample_field_head``)."""
 
 QUANTILE_FLOOR = 0.01
 """Share of each ray's histogram mass that the quantile head spreads evenly over [0, 1]: every bin keeps at least
@@ -76,97 +75,59 @@ def paper_head_bias(t: np.ndarray) -> jt.Var:
     return jt.array(np.log(t / (1.0 - t)).astype(np.float32))
 
 
-class SampleField(nn.Module):
-    """NeuSample's sample field (docs/method.md §1, §8).
+class SampleField(nn.Module, ABC):
+    """NeuSample's sample field (docs/method.md §1, §8): a trunk MLP on the encoded ray (γ(o) ⊕ γ(d̂)) and a head;
+    the two heads are the subclasses :class:`PaperSampleField` (N outputs: a fixed N) and
+    :class:`QuantileSampleField` (a histogram along the ray: any N).
 
-    ``head='paper'``: ``u = sigmoid(head(MLP(γ(o) ⊕ γ(d̂))))`` gives N free scalars per ray; sorting them gives
-    t ∈ (0, 1)ᴺ. Gradients flow through the sort (a gather of the values) into the MLP. N is the head's width.
-
-    ``head='quantile'``: the head gives K logits of a histogram over t ∈ [0, 1]; the samples are its quantiles
-    (:func:`histogram_quantiles`), so N is a parameter of each call, not of the weights.
-
-    Either way t is mapped to distances linearly in depth (``z = near·(1−t) + far·t``) or, with
+    Positions t ∈ [0, 1] map to distances linearly in depth (``z = near·(1−t) + far·t``) or, with
     ``inverse_depth``, in disparity.
+
+    ``uniform_init``: the head starts with every ray's samples spread evenly over [near, far] (like stratified
+    sampling); without it, PyTorch's default initialisation of a Linear layer (the official code's): weight
+    (out, width) and bias (out,) ~ U(−1/√width, +1/√width), drawn from Jittor's generator (so the run's seed fixes
+    them) rather than left to ``nn.Linear``, whose scheme is Jittor's choice.
     """
 
     def __init__(self, n_samples: int = 192, width: int = 256, depth: int = 8, origin_freqs: int = 10,
-                 direction_freqs: int = 10, inverse_depth: bool = False, uniform_init: bool = True,
-                 head: str = "paper", n_bins: int = 128):
+                 direction_freqs: int = 10, inverse_depth: bool = False, uniform_init: bool = True):
         super().__init__()
-        if head not in HEADS:
-            raise InputError(f"unknown sample-field head {head!r} (choose from: {', '.join(HEADS)})")
         self.uniform_init = uniform_init
-        self.head_kind, self.n_bins = head, n_bins
         self.n_samples, self.origin_freqs, self.direction_freqs = n_samples, origin_freqs, direction_freqs
         self.inverse_depth = inverse_depth
         self.trunk = SkipMLP(encoded_dims(origin_freqs) + encoded_dims(direction_freqs), width, depth)
         self.head = self.new_head(n_samples)
 
-    @property
-    def any_n(self) -> bool:
-        """Whether N can change without new weights (the quantile head)."""
-        return self.head_kind == "quantile"
+    @abstractmethod
+    def uniform_head(self, head: nn.Linear, n_samples: int) -> None:
+        """Set a fresh ``head``, in place, to the uniform placement of ``n_samples`` (``uniform_init``)."""
+
+    @abstractmethod
+    def uniform_bias(self, n_samples: int) -> jt.Var:
+        """The head's bias of the uniform placement (with zero weights)."""
 
     def new_head(self, n_samples: int) -> nn.Linear:
-        """A freshly initialised output layer: width → ``n_samples`` (paper head) or width → K (quantile head).
-
-        Paper head with ``uniform_init``: the bias of output k is logit((k + ½)/N) and the weights are
-        ``nn.Linear``'s draw (U(±1/√width) in Jittor 1.3) scaled down 10x, to U(±0.1/√width), so that an untrained
-        field already spreads its samples evenly over [near, far] (like stratified sampling) instead of bunching
-        them around the middle of the ray, where sigmoid(≈0) puts them with the default initialisation. The network
-        and the loss are unchanged; only the starting point differs.
-
-        Quantile head with ``uniform_init``: zero weights and bias, so every ray starts with the uniform
-        histogram and its samples at exactly (k + ½)/N, for every N (the trunk gets gradients from the second step
-        on, once the head's weights have moved).
-
-        Without ``uniform_init`` (either head): PyTorch's default initialisation of a Linear layer, the official
-        code's: weight (out, width) and bias (out,) ~ U(−1/√width, +1/√width) (fan_in = width), drawn here
-        explicitly from Jittor's generator (so the run's seed fixes them) rather than left to ``nn.Linear``,
-        whose scheme is Jittor's choice. The paper head's samples then start bunched around mid-ray.
-        """
-        head = nn.Linear(self.trunk.width, self.n_bins if self.any_n else n_samples)
+        """A freshly initialised output layer for ``n_samples`` (:meth:`uniform_head`, or the official
+        initialisation without ``uniform_init``)."""
+        head = nn.Linear(self.trunk.width, self.head_width(n_samples))
         if self.uniform_init:
-            head.bias.assign(self._uniform_bias(n_samples))
-            head.weight.assign(jt.zeros_like(head.weight) if self.any_n else head.weight * 0.1)
+            self.uniform_head(head, n_samples)
         else:
             bound = 1.0 / float(np.sqrt(self.trunk.width))
             head.weight.assign(jt.init.uniform(tuple(head.weight.shape), "float32", -bound, bound))
             head.bias.assign(jt.init.uniform(tuple(head.bias.shape), "float32", -bound, bound))
         return head
 
-    def _uniform_bias(self, n_samples: int) -> jt.Var:
-        """The head's bias of the uniform placement: the quantile head's zero logits (a uniform histogram), the
-        paper head's logit((k + ½)/N)."""
-        if self.any_n:
-            return jt.zeros(self.n_bins)
-        return paper_head_bias((np.arange(n_samples, dtype=np.float64) + 0.5) / n_samples)
-
-    def replace_head(self, n_samples: int) -> None:
-        """Sample field extraction to ``n_samples``: the paper head is swapped for a freshly initialised
-        width → ``n_samples`` one. The quantile head's output is a histogram, not N samples, so it is kept (its
-        weights are what the extraction fine-tunes) and only the default N changes."""
-        if self.any_n:
-            self.set_samples(n_samples)
-            return
-        self.n_samples = n_samples
-        self.head = self.new_head(n_samples)
+    @abstractmethod
+    def head_width(self, n_samples: int) -> int:
+        """The head's outputs for N = ``n_samples``."""
 
     def reset_head(self) -> list[jt.Var]:
-        """Put the head, in place, back to the uniform placement with zero weights: every ray's samples at
-        (k + ½)/N (paper head: bias logit((k + ½)/N)) or the uniform histogram (quantile head: zero bias).
+        """Put the head, in place, back to the uniform placement with zero weights (:meth:`uniform_bias`).
         Deterministic (no random numbers), so every MPI rank resets alike. Returns the head's parameters."""
         self.head.weight.assign(jt.zeros_like(self.head.weight))
-        self.head.bias.assign(self._uniform_bias(self.n_samples))
+        self.head.bias.assign(self.uniform_bias(self.n_samples))
         return [self.head.weight, self.head.bias]
-
-    def set_samples(self, n_samples: int) -> None:
-        """Render with ``n_samples`` per ray from now on (quantile head only; the paper head's N is its width)."""
-        if not self.any_n:
-            raise InputError(f"the paper's sample-field head outputs a fixed N = {self.n_samples} samples per ray "
-                             "(only a model.sample_field_head=quantile run renders at any N; for fewer samples, "
-                             "use `jneusample extract`)")
-        self.n_samples = check_samples_per_ray(n_samples)
 
     def trunk_features(self, origins: jt.Var, unit_dirs: jt.Var) -> jt.Var:
         """The trunk's output (R, width) for rays (origins, unit_dirs (R, 3)): what the head reads."""
@@ -174,27 +135,10 @@ class SampleField(nn.Module):
                               positional_encoding(unit_dirs, self.direction_freqs)], dim=-1)
         return self.trunk(features)
 
+    @abstractmethod
     def unit_samples(self, origins: jt.Var, unit_dirs: jt.Var, n_samples: int | None = None,
                      jitter: bool = False) -> jt.Var:
-        """Sorted samples t ∈ [0, 1]: origins, unit_dirs (R, 3) → (R, N), ascending along each ray.
-
-        ``n_samples`` (quantile head; default the field's N) and ``jitter`` (quantile head: random levels, see
-        :func:`quantile_levels`) are ignored by the paper head, which has neither.
-        """
-        if self.any_n:
-            return self.unit_samples_and_masses(origins, unit_dirs, n_samples, jitter)[0]
-        _, t = jt.argsort(jt.sigmoid(self.head(self.trunk_features(origins, unit_dirs))), dim=1)
-        return t
-
-    def unit_samples_and_masses(self, origins: jt.Var, unit_dirs: jt.Var, n_samples: int | None = None,
-                                jitter: bool = False) -> tuple[jt.Var, jt.Var]:
-        """Quantile head: the samples t (R, N) of :meth:`unit_samples` and the histogram they are the quantiles
-        of, bin masses (R, K) (what the histogram loss trains, jneusample.samplers.histogram_loss)."""
-        if not self.any_n:
-            raise InputError("the paper's sample-field head has no histogram (model.sample_field_head=quantile)")
-        masses = bin_masses(self.head(self.trunk_features(origins, unit_dirs)))
-        levels = quantile_levels(masses.shape[0], n_samples or self.n_samples, jitter)
-        return mass_quantiles(masses, levels), masses
+        """Sorted samples t ∈ [0, 1]: origins, unit_dirs (R, 3) → (R, N), ascending along each ray."""
 
     def distances(self, t: jt.Var, near: float, far: float) -> jt.Var:
         """Positions t ∈ [0, 1] (any shape) → distances in [near, far]: linear in depth, or with
@@ -205,3 +149,84 @@ class SampleField(nn.Module):
                 jitter: bool = False) -> jt.Var:
         """Sample distances z (R, N), sorted, inside [near, far] (``n_samples``, ``jitter``: :meth:`unit_samples`)."""
         return self.distances(self.unit_samples(origins, unit_dirs, n_samples, jitter), near, far)
+
+
+class PaperSampleField(SampleField):
+    """The paper's head: ``u = sigmoid(head(trunk))`` gives N free scalars per ray; sorting them gives
+    t ∈ (0, 1)ᴺ. Gradients flow through the sort (a gather of the values) into the MLP. N is the head's width."""
+
+    def head_width(self, n_samples: int) -> int:
+        return n_samples
+
+    def uniform_bias(self, n_samples: int) -> jt.Var:
+        """logit((k + ½)/N): the samples at the bin centres."""
+        return paper_head_bias((np.arange(n_samples, dtype=np.float64) + 0.5) / n_samples)
+
+    def uniform_head(self, head: nn.Linear, n_samples: int) -> None:
+        """Bias logit((k + ½)/N); weights ``nn.Linear``'s draw (U(±1/√width) in Jittor 1.3) scaled down 10x, so
+        that an untrained field spreads its samples evenly over [near, far] instead of bunching them around the
+        middle of the ray, where sigmoid(≈0) puts them with the default initialisation."""
+        head.bias.assign(self.uniform_bias(n_samples))
+        head.weight.assign(head.weight * 0.1)
+
+    def replace_head(self, n_samples: int) -> None:
+        """Sample field extraction to ``n_samples``: a freshly initialised width → ``n_samples`` head."""
+        self.n_samples = n_samples
+        self.head = self.new_head(n_samples)
+
+    def unit_samples(self, origins: jt.Var, unit_dirs: jt.Var, n_samples: int | None = None,
+                     jitter: bool = False) -> jt.Var:
+        """The sorted sigmoid outputs (R, N); ``n_samples`` and ``jitter`` are the quantile head's (ignored)."""
+        _, t = jt.argsort(jt.sigmoid(self.head(self.trunk_features(origins, unit_dirs))), dim=1)
+        return t
+
+
+class QuantileSampleField(SampleField):
+    """The quantile head (docs/method.md §8): K logits of a histogram over t ∈ [0, 1]; the samples are its
+    quantiles (:func:`histogram_quantiles`), so N is a parameter of each call, not of the weights."""
+
+    def __init__(self, n_samples: int = 192, width: int = 256, depth: int = 8, origin_freqs: int = 10,
+                 direction_freqs: int = 10, inverse_depth: bool = False, uniform_init: bool = True,
+                 n_bins: int = 128):
+        self.n_bins = n_bins  # before the head is built
+        super().__init__(n_samples, width, depth, origin_freqs, direction_freqs, inverse_depth, uniform_init)
+
+    def head_width(self, n_samples: int) -> int:
+        return self.n_bins
+
+    def uniform_bias(self, n_samples: int) -> jt.Var:
+        """Zero logits: the uniform histogram."""
+        return jt.zeros(self.n_bins)
+
+    def uniform_head(self, head: nn.Linear, n_samples: int) -> None:
+        """Zero weights and bias: every ray starts with the uniform histogram and its samples at exactly
+        (k + ½)/N, for every N (the trunk gets gradients from the second step on, once the head has moved)."""
+        head.bias.assign(self.uniform_bias(n_samples))
+        head.weight.assign(jt.zeros_like(head.weight))
+
+    def replace_head(self, n_samples: int) -> None:
+        """Extraction to ``n_samples``: the histogram is kept (its weights are what the extraction fine-tunes);
+        only the default N changes."""
+        self.set_samples(n_samples)
+
+    def set_samples(self, n_samples: int) -> None:
+        """Render with ``n_samples`` per ray from now on."""
+        self.n_samples = check_samples_per_ray(n_samples)
+
+    def unit_samples(self, origins: jt.Var, unit_dirs: jt.Var, n_samples: int | None = None,
+                     jitter: bool = False) -> jt.Var:
+        """The quantiles (R, N) of each ray's histogram at N levels (``n_samples``, default the field's N;
+        ``jitter``: random levels, :func:`quantile_levels`)."""
+        return self.unit_samples_and_masses(origins, unit_dirs, n_samples, jitter)[0]
+
+    def unit_samples_and_masses(self, origins: jt.Var, unit_dirs: jt.Var, n_samples: int | None = None,
+                                jitter: bool = False) -> tuple[jt.Var, jt.Var]:
+        """The samples t (R, N) of :meth:`unit_samples` and the histogram they are the quantiles of, bin masses
+        (R, K) (what the histogram and interlevel losses train)."""
+        masses = bin_masses(self.head(self.trunk_features(origins, unit_dirs)))
+        levels = quantile_levels(masses.shape[0], n_samples or self.n_samples, jitter)
+        return mass_quantiles(masses, levels), masses
+
+
+SAMPLE_FIELDS: dict[str, type[SampleField]] = {"paper": PaperSampleField, "quantile": QuantileSampleField}
+"""``model.sample_field_head`` → its network."""

@@ -381,12 +381,11 @@ def write_ply(path: str | Path, vertices: np.ndarray, colours: np.ndarray, faces
 
 
 def radiance_field_of(model, run_dir: Path):
-    """The radiance field whose density and colour a mesh takes: NeRF's fine field (its coarse one without
-    importance samples), NeuSample's and Stratified's only one. A one-line InputError for a model without."""
-    for name in ("fine_field", "radiance_field", "coarse_field"):
-        field = getattr(model, name, None)
-        if field is not None and hasattr(field, "interval_encoding"):
-            return field
+    """The radiance field whose density and colour a mesh takes: the model's (NeRF's fine field, or its only one
+    without importance samples). A one-line InputError for a model without one that can be queried at points."""
+    field = getattr(model, "radiance_field", None)
+    if field is not None and hasattr(field, "interval_encoding"):
+        return field
     raise InputError(f"{run_dir}: model {type(model).__name__} has no radiance field to query at points; "
                      "--format mesh needs one (depth and pointcloud work on any model)")
 

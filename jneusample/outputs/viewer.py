@@ -292,7 +292,7 @@ def validation_psnr(model, scene, settings, chunk_points: int, views: int) -> tu
 
 def can_render_any_n(model) -> bool:
     """Whether the model renders at any N (NeuSample's quantile head, the stratified control): it accepts its own
-    N through :meth:`~jneusample.models.base.Model.set_points_per_ray`."""
+    N through :meth:`~jneusample.models.model.Model.set_points_per_ray`."""
     try:
         model.set_points_per_ray(model.points_per_ray)
     except InputError:

@@ -219,7 +219,10 @@ def model_state(model) -> dict[str, np.ndarray]:
 
 
 def load_model_state(model, arrays: dict[str, np.ndarray], source: Path) -> None:
-    """Copy ``arrays`` into ``model``; a missing, extra or mis-shaped parameter is an InputError naming it."""
+    """Copy ``arrays`` into ``model``; a missing, extra or mis-shaped parameter is an InputError naming it. Names
+    of older checkpoints are first translated by the model (``upgrade_state``, where it has one)."""
+    if hasattr(model, "upgrade_state"):
+        arrays = model.upgrade_state(arrays)
     current = model.state_dict()
     missing = sorted(set(current) - set(arrays))
     extra = sorted(set(arrays) - set(current))

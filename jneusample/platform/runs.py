@@ -260,7 +260,7 @@ def resolve_checkpoint(run_dir: Path, choice: str | Path | None) -> tuple[str, P
 def load_run(run_dir: str | Path, checkpoint: str | Path | None = None, samples: int | None = None) -> LoadedRun:
     """Config + model with the checkpoint ``checkpoint`` names; clear errors otherwise.
 
-    ``samples``: render with this many points per ray (:meth:`~jneusample.models.base.Model.set_points_per_ray`:
+    ``samples``: render with this many points per ray (:meth:`~jneusample.models.model.Model.set_points_per_ray`:
     NeuSample with the quantile head); a model that cannot is a one-line InputError naming the run.
 
     ``checkpoint``: None or 'latest' (the newest loadable checkpoint), 'best' (the highest validation PSNR
@@ -268,7 +268,7 @@ def load_run(run_dir: str | Path, checkpoint: str | Path | None = None, samples:
     string ending in .ckpt / holding a '/'). Safe on a run being trained: only complete checkpoints carry a
     final name, and for 'latest' one pruned while we look is skipped for the newer one that replaced it.
     """
-    from ..models.neusample import build_model
+    from ..models.registry import build_model
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():

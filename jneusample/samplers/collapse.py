@@ -1,19 +1,17 @@
-"""A collapsed sample field: its samples piled at the rays' near and far ends. Measuring it, and the reset.
+"""A collapsed sample field: its samples piled at the rays' near and far ends, measured.
 
 The paper's sample-field head squashes free outputs with a sigmoid. Pushed far enough (under Adam a head output's
 weights all move by about the learning rate per step, in the same direction), the outputs saturate: every sample
 sits at t = 0 or 1, the radiance field is only asked about two planes outside the scene, and no gradient brings
 the samples back (docs/benchmarks.md, "Equal steps on all three scenes"). :func:`samples_at_ends` measures it
-(validation records it as ``val_samples_at_ends``); :func:`reset_if_collapsed` undoes it when nearly every ray
-has collapsed (:func:`collapsed_rays`, ``train.reset_collapsed_sample_field``).
+(validation records it as ``val_samples_at_ends``); the trainer's
+:func:`~jneusample.training.sampler_reset.reset_if_collapsed` undoes it when nearly every ray has collapsed
+(:func:`collapsed_rays`, ``train.reset_collapsed_sample_field``).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..platform import distributed
-from ..platform.backend import jt
-from ..training.optim import clear_moments
 
 SAMPLES_AT_ENDS_WARNING = 0.5
 """Share of samples at the rays' ends above which a sample field (validation's warning) or one ray
@@ -44,23 +42,3 @@ def collapsed_rays(z: np.ndarray, near: float, far: float, tolerance: float = 1e
     ``tolerance``·(far − near) of ``near`` or ``far``."""
     per_ray = np.mean(_at_ends(z, near, far, tolerance), axis=-1)
     return float(np.mean(per_ray > SAMPLES_AT_ENDS_WARNING))
-
-
-def reset_if_collapsed(model, optimizer, z: jt.Var, near: float, far: float) -> float | None:
-    """When more than :data:`COLLAPSED_RAYS_RESET` of the training step's rays each have more than
-    :data:`SAMPLES_AT_ENDS_WARNING` of their samples ``z`` (R, N) at the rays' ends (:func:`collapsed_rays`; the
-    mean over MPI ranks, which all have R rays: collective, every rank calls it at the same step), reset the
-    model's sampler (:meth:`~jneusample.models.base.Model.reset_collapsed_sampler`) and clear its Adam moments
-    (:func:`~jneusample.training.optim.clear_moments`: its next update is a fresh Adam's).
-
-    Returns that share of rays when it reset, else None (no collapse, or a model without a learnt sampler). The
-    decision and the reset are deterministic, so a resumed run makes the same ones.
-    """
-    share = distributed.mean_over_ranks(collapsed_rays(z.numpy(), near, far))
-    if share <= COLLAPSED_RAYS_RESET:
-        return None
-    params = model.reset_collapsed_sampler()
-    if not params:
-        return None
-    clear_moments(optimizer, params)
-    return share

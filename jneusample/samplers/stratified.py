@@ -9,6 +9,10 @@ import numpy as np
 
 from ..platform.backend import jt
 
+from ..config import ModelConfig
+from ..rendering import Rays, RenderSettings, check_samples_per_ray
+from .base import Sampler, Samples
+
 
 def stratified_unit_samples(n_rays: int, n_samples: int, jitter: bool) -> jt.Var:
     """t ∈ [0, 1], (R, N), ascending: (k + u_k)/N with u_k ~ U(0, 1) per ray and sample (``jitter``), else the
@@ -29,6 +33,14 @@ def unit_to_distance(t: jt.Var, near: float, far: float, inverse_depth: bool = F
     return near * (1.0 - t) + far * t
 
 
+def unit_positions(z: np.ndarray, near: float, far: float, inverse_depth: bool = False) -> np.ndarray:
+    """The sample field's t ∈ [0, 1] of distances z (any shape): the inverse of its map t → z, which is linear
+    in depth, z = near·(1 − t) + far·t, or with ``inverse_depth`` linear in disparity (:func:`unit_to_distance`)."""
+    if inverse_depth:
+        return (1.0 / z - 1.0 / near) / (1.0 / far - 1.0 / near)
+    return (z - near) / (far - near)
+
+
 def jitter_within_intervals(t: jt.Var) -> jt.Var:
     """Move each sorted sample uniformly within its share of the ray: t (R, N) ascending in [0, 1] → t' (R, N).
 
@@ -44,3 +56,30 @@ def jitter_within_intervals(t: jt.Var) -> jt.Var:
     lower = jt.concat([first, mids], dim=1).clamp(0.0, 1.0)
     upper = jt.concat([mids, last], dim=1).clamp(0.0, 1.0)
     return lower + (upper - lower) * jt.rand(t.shape)
+
+
+class StratifiedSampler(Sampler):
+    """The control of every claim about the sample field: N equal bins of [near, far], jittered in training, the
+    bin centres at render time; any N without weights (``eval --samples N``), no network of its own."""
+
+    def __init__(self, n_samples: int, inverse_depth: bool = False):
+        super().__init__()
+        self.n_samples, self.inverse_depth = int(n_samples), inverse_depth
+
+    @staticmethod
+    def from_config(config: ModelConfig) -> "StratifiedSampler":
+        return StratifiedSampler(config.n_samples, config.inverse_depth)
+
+    @property
+    def samples_per_ray(self) -> int:
+        return self.n_samples
+
+    def set_samples_per_ray(self, n: int) -> None:
+        self.n_samples = check_samples_per_ray(n)
+
+    def sample(self, rays: Rays, settings: RenderSettings) -> Samples:
+        t = stratified_unit_samples(len(rays), self.n_samples, jitter=settings.perturb)
+        return Samples(unit_to_distance(t, settings.near, settings.far, self.inverse_depth))
+
+    def flops_per_ray(self, executed: bool = False) -> int:
+        return 0

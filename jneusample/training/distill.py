@@ -34,19 +34,12 @@ import numpy as np
 
 from ..platform.backend import jt
 from ..samplers.distances import inverse_cdf
-from ..models.base import Model, mse
+from ..losses import mse
+from ..models.model import Model
 from ..rendering import Rays, RenderSettings
 
 POOL_GRID = 4096
 """Cells of the [0, 1] grid on which :func:`pooled_quantiles` accumulates the pooled weight density."""
-
-
-def unit_positions(z: np.ndarray, near: float, far: float, inverse_depth: bool = False) -> np.ndarray:
-    """The sample field's t ∈ [0, 1] of distances z (any shape): the inverse of its map t → z, which is linear
-    in depth, z = near·(1 − t) + far·t, or with ``inverse_depth`` linear in disparity (``SampleField.execute``)."""
-    if inverse_depth:
-        return (1.0 / z - 1.0 / near) / (1.0 / far - 1.0 / near)
-    return (z - near) / (far - near)
 
 
 def pooled_quantiles(t: np.ndarray, weights: np.ndarray, levels: np.ndarray, grid: int = POOL_GRID) -> np.ndarray:

@@ -40,11 +40,11 @@ from ..config import Config, apply_overrides
 from ..data import load_scene
 from ..data.batches import RayBatcher
 from ..data.scene import Scene
-from .distill import CoverageDistillation, pooled_start, unit_positions
+from ..samplers.stratified import unit_positions
+from .distill import CoverageDistillation, pooled_start
 from ..errors import InputError
-from ..models.registry import model_class
-from ..models.base import Model
-from ..models.neusample import build_model
+from ..models.model import Model
+from ..models.registry import build_model, sampler_class
 from ..rendering import render_rays, render_settings
 from ..platform.runs import config_path, load_run, read_config, read_scene_info, scene_folder
 from .trainer import TrainResult, train
@@ -53,7 +53,7 @@ from .trainer import TrainResult, train
 def extraction_config(parent: Config, parent_dir: Path, parent_step: int, n_samples: int,
                       steps: int | None) -> Config:
     """The child run's config: the parent's, with N_e samples, the extraction schedule and a link to the parent."""
-    if not model_class(parent.model.kind).supports_extraction:
+    if not sampler_class(parent.model.kind).supports_extraction:
         raise InputError(f"{parent_dir}: sample field extraction needs a NeuSample run, this one is {parent.model.kind!r}")
     if parent.model.sample_field_head != "paper":
         raise InputError(f"{parent_dir}: this run's sample field has the any-N {parent.model.sample_field_head!r} "
@@ -147,7 +147,7 @@ def extract(parent_dir: str | Path, n_samples: int, out_dir: str | Path, steps: 
     if not resume or not list_checkpoints(out_dir):  # also an extraction killed before its first checkpoint
         # the fresh head's initial weights come from train.seed, so that an extraction is reproducible
         jt.set_global_seed(config.train.seed, different_seed_for_mpi=False)
-        parent.model.prepare_extraction(n_samples)
+        parent.model.sampler.prepare_extraction(n_samples)
         initial = model_state(parent.model)
     scene = load_scene(scene_folder(parent_dir, info, data_option=False), factor=config.data.factor, testskip=config.data.testskip,
                        allow_outside=bool(info.get("allow_outside_paths")))
@@ -157,7 +157,7 @@ def extract(parent_dir: str | Path, n_samples: int, out_dir: str | Path, steps: 
         teacher = build_model(parent.config.model)
         load_model_state(teacher, parent.checkpoint["model"], parent.checkpoint_path)
     if initial is not None and config.extract.head_init == "quantiles":
-        parent.model.start_extraction_at(pooled_start_distances(teacher, scene, config, n_samples), scene.near,
+        parent.model.sampler.start_extraction_at(pooled_start_distances(teacher, scene, config, n_samples), scene.near,
                                          scene.far)
         initial = model_state(parent.model)
     return train(config, scene, out_dir, resume=resume, max_minutes=max_minutes, progress=progress,

@@ -53,9 +53,13 @@ def schedule_progress(config: Config, step: int, train_seconds: float) -> float:
 
 
 def param_groups(model, config: Config) -> list[ParamGroup]:
-    """The optimizer groups of ``model`` (a :class:`~jneusample.models.base.Model`) for this run: training or
-    extraction (see :meth:`~jneusample.models.base.Model.param_groups`)."""
-    return model.param_groups(config)
+    """The optimizer groups of ``model`` (a :class:`~jneusample.models.model.Model`) for this run: an
+    extraction's constant rates (:attr:`~jneusample.config.ExtractConfig.is_extraction`), else training's
+    schedules (:meth:`~jneusample.models.model.Model.param_groups`)."""
+    if config.extract.is_extraction:
+        return model.extraction_param_groups(config.extract.sample_field_lr, config.extract.radiance_lr)
+    train = config.train
+    return model.param_groups(train.lr, train.lr_final, train.warmup_fraction, train.sample_field_lr_scale)
 
 
 class Adam(jt.optim.Adam):

@@ -47,8 +47,8 @@ def test_tiny_bench_writes_the_json_shape(tmp_path, capsys):
 
 
 def test_flops_per_point_match_the_radiance_mlp():
-    from jneusample.models.base import radiance_flops
-    from jneusample.models.neusample import build_model
+    from jneusample.fields.flops import radiance_flops
+    from jneusample.models.registry import build_model
 
     field = build_model(benchmark.model_config("neusample192")).radiance_field
     per_point, per_ray = radiance_flops(field)

@@ -7,7 +7,7 @@ from conftest import error_line
 from jneusample.platform.checkpoint import checkpoint_path, load_checkpoint
 from jneusample.cli import main
 from jneusample.data import load_scene
-from jneusample.training.distill import unit_positions
+from jneusample.samplers.stratified import unit_positions
 from jneusample.training.extract import pooled_start_distances
 from jneusample.rendering import render_image, render_settings
 from jneusample.platform.runs import load_run, read_scene_info
@@ -33,7 +33,7 @@ def test_distilled_extraction_starts_at_the_parents_pooled_quantiles_and_fine_tu
     assert np.all(np.diff(start_z) > 0) and scene.near <= start_z[0] and start_z[-1] <= scene.far
     t = np.clip(unit_positions(start_z, scene.near, scene.far), 1e-3, 1 - 1e-3)
     start = load_run(out, checkpoint_path(out, 0))
-    np.testing.assert_allclose(start.model.sample_field.head.bias.numpy(), np.log(t / (1 - t)), atol=1e-5)
+    np.testing.assert_allclose(start.model.sampler.sample_field.head.bias.numpy(), np.log(t / (1 - t)), atol=1e-5)
     # ... so every ray starts near those distances (the fresh weights are small)
     image = render_image(start.model, scene, scene.split("test").c2w[0], render_settings(scene, start.config, False),
                          1 << 14, keep=("z",))
@@ -41,7 +41,7 @@ def test_distilled_extraction_starts_at_the_parents_pooled_quantiles_and_fine_tu
     assert np.abs(z.mean(0) - start_z).max() < 0.1 * (scene.far - scene.near)
     child = load_run(out)
     assert child.step == 4 and child.model.points_per_ray == 4
-    assert not np.array_equal(child.model.sample_field.head.bias.numpy(), start.model.sample_field.head.bias.numpy())
+    assert not np.array_equal(child.model.sampler.sample_field.head.bias.numpy(), start.model.sampler.sample_field.head.bias.numpy())
     assert main(["eval", "--run", str(out), "--lpips", "none", "--no-progress", "--no-images"]) == 0
 
 

@@ -7,7 +7,7 @@ import pytest
 from conftest import JNEUSAMPLE, error_line, failure_output, run_command
 from jneusample.platform.backend import jt  # noqa: F401
 from jneusample.config import preset
-from jneusample.models.neusample import build_model
+from jneusample.models.registry import build_model
 from jneusample.rendering import Rays, RenderSettings
 
 
@@ -25,9 +25,9 @@ def test_a_fixed_placement_gives_every_ray_the_same_samples():
     settings = RenderSettings(near=2.0, far=6.0, white_background=True)
     own = model(_rays(5), settings)["z"].numpy()
     assert own.std(axis=0).mean() > 1e-3
-    model.fixed_placement = np.linspace(0.1, 0.9, config.model.n_samples)
+    model.sampler.fixed_placement = np.linspace(0.1, 0.9, config.model.n_samples)
     fixed = model(_rays(5), settings)["z"].numpy()
-    np.testing.assert_allclose(fixed, np.tile(2.0 + 4.0 * model.fixed_placement, (5, 1)), rtol=1e-6)
+    np.testing.assert_allclose(fixed, np.tile(2.0 + 4.0 * model.sampler.fixed_placement, (5, 1)), rtol=1e-6)
 
 
 def test_placement_command_reports_both_psnrs_and_the_spread(run_dir, tmp_path):

@@ -6,8 +6,8 @@ import pytest
 from jneusample.platform.backend import jt
 from jneusample.config import apply_overrides, preset
 from jneusample.errors import InputError
-from jneusample.fields.sample_field import SampleField, histogram_quantiles, quantile_levels
-from jneusample.models.neusample import NeuSample
+from jneusample.fields.sample_field import QuantileSampleField, histogram_quantiles, quantile_levels
+from jneusample.models.registry import build_model
 from jneusample.rendering import Rays, RenderSettings
 
 
@@ -59,8 +59,7 @@ def test_samples_are_ascending_inside_unit_interval_for_any_n(jitter):
 
 
 def test_uniform_init_gives_bin_centres_at_every_n():
-    field = SampleField(n_samples=8, width=32, depth=2, origin_freqs=2, direction_freqs=2, head="quantile",
-                        n_bins=16)
+    field = QuantileSampleField(n_samples=8, width=32, depth=2, origin_freqs=2, direction_freqs=2, n_bins=16)
     origins, _, unit = rays(5)
     for n in (3, 8, 17):
         z = field(jt.array(origins), jt.array(unit), 2.0, 6.0, n_samples=n).numpy()
@@ -90,11 +89,11 @@ def test_gradient_matches_finite_differences():
 
 def test_photometric_loss_reaches_the_quantile_head():
     config = apply_overrides(preset("tiny"), ["model.sample_field_head=quantile", "model.sample_field_bins=16"])
-    model = NeuSample(config.model)
+    model = build_model(config.model)
     origins, directions, view = rays(32, seed=1)
     outputs = model(Rays.from_numpy(origins, directions, view), RenderSettings(2.0, 6.0, True))
     loss = model.loss(outputs, jt.array(np.full((32, 3), 0.3, np.float32)))
-    head = model.sample_field.head
+    head = model.sampler.sample_field.head
     grads = jt.grad(loss, [head.weight, head.bias])
     norms = [float(np.abs(g.numpy()).sum()) for g in grads]
     assert all(np.isfinite(norms)) and all(n > 0 for n in norms)
@@ -102,7 +101,7 @@ def test_photometric_loss_reaches_the_quantile_head():
 
 def test_set_points_per_ray_changes_rendering_n_only_for_the_quantile_head():
     config = apply_overrides(preset("tiny"), ["model.sample_field_head=quantile"])
-    model = NeuSample(config.model)
+    model = build_model(config.model)
     origins, directions, view = rays(6)
     assert model.points_per_ray == 8
     model.set_points_per_ray(13)
@@ -110,7 +109,7 @@ def test_set_points_per_ray_changes_rendering_n_only_for_the_quantile_head():
     assert model(Rays.from_numpy(origins, directions, view), RenderSettings(2.0, 6.0, True))["z"].shape == [6, 13]
     with pytest.raises(InputError, match="at least 2"):
         model.set_points_per_ray(1)
-    paper = NeuSample(preset("tiny").model)
+    paper = build_model(preset("tiny").model)
     with pytest.raises(InputError, match="fixed N = 8 .*jneusample extract"):
         paper.set_points_per_ray(4)
     assert paper.points_per_ray == 8
@@ -118,21 +117,21 @@ def test_set_points_per_ray_changes_rendering_n_only_for_the_quantile_head():
 
 def test_training_steps_draw_n_from_the_choices_reproducibly():
     config = apply_overrides(preset("tiny"), ["model.sample_field_head=quantile", "model.samples_choices=16, 4,8"])
-    model = NeuSample(config.model)
-    assert model.samples_choices == (4, 8, 16)
+    model = build_model(config.model)
+    assert model.sampler.samples_choices == (4, 8, 16)
     drawn = []
     for step in range(40):
-        model.begin_training_step(step, seed=0)
-        drawn.append(model.training_samples)
+        model.sampler.begin_training_step(step, seed=0)
+        drawn.append(model.sampler.training_samples)
     assert set(drawn) == {4, 8, 16}
-    again = NeuSample(config.model)
+    again = build_model(config.model)
     for step in (0, 17, 39):  # a resumed run (or another MPI rank) draws the same N at the same step
-        again.begin_training_step(step, seed=0)
-        assert again.training_samples == drawn[step]
+        again.sampler.begin_training_step(step, seed=0)
+        assert again.sampler.training_samples == drawn[step]
     origins, directions, view = rays(5)
     batch = Rays.from_numpy(origins, directions, view)
     training = RenderSettings(2.0, 6.0, True, perturb=True)
-    model.begin_training_step(3, seed=0)
+    model.sampler.begin_training_step(3, seed=0)
     assert model(batch, training)["z"].shape == [5, drawn[3]]
     assert model(batch, RenderSettings(2.0, 6.0, True))["z"].shape == [5, 8]  # rendering: model.n_samples
     assert model.points_per_ray == 8
@@ -141,21 +140,21 @@ def test_training_steps_draw_n_from_the_choices_reproducibly():
 
 def test_jitter_moves_training_samples_off_the_bin_centres():
     config = apply_overrides(preset("tiny"), ["model.sample_field_head=quantile"])
-    model = NeuSample(config.model)
+    model = build_model(config.model)
     origins, directions, view = rays(200)
     batch = Rays.from_numpy(origins, directions, view)
     jt.set_seed(4)
     z = model(batch, RenderSettings(2.0, 6.0, True, perturb=True))["z"].numpy()
     offsets = (z - 2.0) / 4.0 * 8 - np.arange(8)  # untrained head: t = (k + u)/N exactly
     assert offsets.min() >= -1e-4 and offsets.max() <= 1 + 1e-4 and offsets[:, 0].std() > 0.2
-    model.jitter = False
+    model.sampler.jitter = False
     z = model(batch, RenderSettings(2.0, 6.0, True, perturb=True))["z"].numpy()
     np.testing.assert_allclose(z, np.tile(2.0 + 4.0 * (np.arange(8) + 0.5) / 8, (200, 1)), atol=1e-5)
 
 
 def test_flops_count_the_k_wide_head():
-    paper = NeuSample(preset("tiny").model)
-    quantile = NeuSample(apply_overrides(preset("tiny"), ["model.sample_field_head=quantile",
+    paper = build_model(preset("tiny").model)
+    quantile = build_model(apply_overrides(preset("tiny"), ["model.sample_field_head=quantile",
                                                           "model.sample_field_bins=64"]).model)
     assert quantile.flops_per_ray() - paper.flops_per_ray() == 2 * 32 * (64 - 8)  # head 32 → 64 instead of 32 → 8
 
@@ -168,12 +167,12 @@ def test_flops_count_the_k_wide_head():
 def test_shares_draw_n_in_their_proportions_reproducibly(share, expected):
     config = apply_overrides(preset("tiny"), ["model.sample_field_head=quantile", "model.samples_choices=4,8,16",
                                               f"model.samples_choices_share={share}"])
-    model = NeuSample(config.model)
+    model = build_model(config.model)
     drawn = []
     for step in range(3000):
-        model.begin_training_step(step, seed=0)
-        drawn.append(model.training_samples)
+        model.sampler.begin_training_step(step, seed=0)
+        drawn.append(model.sampler.training_samples)
     assert [drawn.count(n) / len(drawn) for n in (4, 8, 16)] == pytest.approx(expected, abs=0.03)
-    again = NeuSample(config.model)
-    again.begin_training_step(1234, seed=0)  # keyed by (seed, step) alone: a resumed run draws the same N
-    assert again.training_samples == drawn[1234]
+    again = build_model(config.model)
+    again.sampler.begin_training_step(1234, seed=0)  # keyed by (seed, step) alone: a resumed run draws the same N
+    assert again.sampler.training_samples == drawn[1234]

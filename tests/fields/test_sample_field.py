@@ -3,8 +3,8 @@ import pytest
 
 from jneusample.platform.backend import jt
 from jneusample.config import preset
-from jneusample.fields.sample_field import SampleField
-from jneusample.models.neusample import NeuSample
+from jneusample.fields.sample_field import PaperSampleField, QuantileSampleField
+from jneusample.models.registry import build_model
 from jneusample.rendering import Rays, RenderSettings
 
 
@@ -17,7 +17,7 @@ def random_rays(n: int, seed: int = 0):
 
 @pytest.mark.parametrize("init", [True, False])
 def test_distances_are_sorted_and_inside_near_far(init):
-    field = SampleField(n_samples=16, width=32, depth=4, origin_freqs=4, direction_freqs=4, uniform_init=init)
+    field = PaperSampleField(n_samples=16, width=32, depth=4, origin_freqs=4, direction_freqs=4, uniform_init=init)
     origins, directions = random_rays(50)
     unit = directions / np.linalg.norm(directions, axis=-1, keepdims=True)
     z = field(jt.array(origins), jt.array(unit), 2.0, 6.0).numpy()
@@ -27,7 +27,7 @@ def test_distances_are_sorted_and_inside_near_far(init):
 
 
 def test_uniform_init_spreads_samples_over_the_ray():
-    field = SampleField(n_samples=32, width=32, depth=2, origin_freqs=2, direction_freqs=2, uniform_init=True)
+    field = PaperSampleField(n_samples=32, width=32, depth=2, origin_freqs=2, direction_freqs=2, uniform_init=True)
     origins, directions = random_rays(10)
     unit = directions / np.linalg.norm(directions, axis=-1, keepdims=True)
     z = field(jt.array(origins), jt.array(unit), 2.0, 6.0).numpy()
@@ -41,8 +41,10 @@ def test_default_init_is_pytorchs_linear_default(head):
     fields = []
     for seed in (1, 1, 2):  # not 0: Jittor's CPU generator (minstd) takes seed 0 as 1
         jt.set_global_seed(seed)
-        fields.append(SampleField(n_samples=64, width=128, depth=2, origin_freqs=2, direction_freqs=2,
-                                  uniform_init=False, head=head, n_bins=64))
+        fields.append(PaperSampleField(n_samples=64, width=128, depth=2, origin_freqs=2, direction_freqs=2,
+                                  uniform_init=False) if head == "paper" else
+                      QuantileSampleField(n_samples=64, width=128, depth=2, origin_freqs=2, direction_freqs=2,
+                                          uniform_init=False, n_bins=64))
         jt.sync(list(fields[-1].parameters()))  # Jittor draws lazily: before the next seed
     bound = 1 / np.sqrt(128)
     for values in (fields[0].head.weight.numpy(), fields[0].head.bias.numpy()):
@@ -53,19 +55,19 @@ def test_default_init_is_pytorchs_linear_default(head):
 
 
 def test_uniform_init_scales_the_paper_heads_weights_by_a_tenth():
-    field = SampleField(n_samples=64, width=128, depth=2, origin_freqs=2, direction_freqs=2, uniform_init=True)
+    field = PaperSampleField(n_samples=64, width=128, depth=2, origin_freqs=2, direction_freqs=2, uniform_init=True)
     weight = field.head.weight.numpy()
     assert np.abs(weight).max() <= 0.1 / np.sqrt(128) and weight.std() > 0.05 / np.sqrt(3 * 128)
 
 
 def test_photometric_loss_reaches_the_sample_field():
     config = preset("tiny")
-    model = NeuSample(config.model)
+    model = build_model(config.model)
     origins, directions = random_rays(32, seed=1)
     view = directions / np.linalg.norm(directions, axis=-1, keepdims=True)
     outputs = model(Rays.from_numpy(origins, directions, view), RenderSettings(2.0, 6.0, True))
     loss = model.loss(outputs, jt.array(np.full((32, 3), 0.3, np.float32)))
-    params = list(model.sample_field.parameters())
+    params = list(model.sampler.sample_field.parameters())
     grads = jt.grad(loss, params)
     norms = [float(np.abs(g.numpy()).sum()) for g in grads]
     assert all(np.isfinite(norms))
@@ -73,7 +75,7 @@ def test_photometric_loss_reaches_the_sample_field():
 
 
 def test_replace_head_changes_the_number_of_samples():
-    field = SampleField(n_samples=16, width=32, depth=2, origin_freqs=2, direction_freqs=2)
+    field = PaperSampleField(n_samples=16, width=32, depth=2, origin_freqs=2, direction_freqs=2)
     field.replace_head(5)
     origins, directions = random_rays(4)
     unit = directions / np.linalg.norm(directions, axis=-1, keepdims=True)
@@ -83,7 +85,8 @@ def test_replace_head_changes_the_number_of_samples():
 @pytest.mark.parametrize("head", ["paper", "quantile"])
 def test_reset_head_puts_every_ray_back_at_the_uniform_placement(head):
     """A collapsed field (samples at near and far) is reset to t_k = (k + ½)/N on every ray, deterministically."""
-    field = SampleField(n_samples=8, width=16, depth=2, origin_freqs=2, direction_freqs=2, head=head, n_bins=16)
+    field = (PaperSampleField(n_samples=8, width=16, depth=2, origin_freqs=2, direction_freqs=2) if head == "paper" else
+             QuantileSampleField(n_samples=8, width=16, depth=2, origin_freqs=2, direction_freqs=2, n_bins=16))
     field.head.bias.assign(jt.array(np.where(np.arange(field.head.bias.shape[0]) % 2 == 0, -30.0, 30.0)
                                     .astype(np.float32)))
     origins, directions = random_rays(20, seed=3)

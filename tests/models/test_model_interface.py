@@ -6,7 +6,7 @@ import pytest
 
 from jneusample.config import DensityActivation, SampleFieldHead, SampleFieldInit, Schedule, apply_overrides, preset
 from jneusample.errors import InputError
-from jneusample.models.registry import MODEL_KINDS, MODELS, ModelKind, model_class
+from jneusample.models.registry import MODEL_KINDS, MODELS, ModelKind, sampler_class
 
 
 def test_the_literal_names_the_registered_models():
@@ -36,34 +36,41 @@ def test_train_model_choices_come_from_the_registry():
 
 @pytest.mark.parametrize("kind", MODEL_KINDS)
 def test_every_model_implements_the_interface(kind):
-    from jneusample.models.base import Model
-    from jneusample.models.neusample import build_model
+    from jneusample.models.model import Model
+    from jneusample.models.registry import build_model
+    from jneusample.samplers.base import Sampler
+    from jneusample.training.optim import param_groups
 
     config = preset("tiny")
     config.model.kind = kind
     model = build_model(config.model)
-    assert isinstance(model, model_class(kind)) and isinstance(model, Model)
+    assert isinstance(model, Model) and isinstance(model.sampler, sampler_class(kind))
+    assert isinstance(model.sampler, Sampler)
     assert model.points_per_ray > 0
     assert 0 < model.flops_per_ray(executed=True) < model.flops_per_ray()
-    groups = model.param_groups(config)
+    groups = param_groups(model, config)
     assert sum(len(g.params) for g in groups) == len(list(model.parameters()))
+    config.train.sample_field_lr_scale = 0.5  # a group of its own for a sample field only
+    names = [g.name for g in param_groups(model, config)]
+    assert names == (["radiance_field", "sample_field"] if kind == "neusample" else ["all"])
     config.extract.parent = "/some/parent"
-    if model.supports_extraction:
-        assert [g.name for g in model.param_groups(config)] == ["sample_field", "radiance_field"]
-    else:
+    assert config.extract.is_extraction
+    assert [g.name for g in param_groups(model, config)] == ["sample_field", "radiance_field"]
+    assert model.sampler.supports_extraction == (kind == "neusample")
+    if not model.sampler.supports_extraction:
         with pytest.raises(InputError, match="extraction"):
-            model.param_groups(config)
+            model.sampler.prepare_extraction(4)
 
 
 @pytest.mark.parametrize("kind", MODEL_KINDS)
 def test_render_time_points_per_ray_is_a_model_capability(kind):
-    from jneusample.models.neusample import build_model
+    from jneusample.models.registry import build_model
 
     config = preset("tiny")
     config.model.kind = kind
     model = build_model(config.model)
     before = model.points_per_ray
-    model.begin_training_step(0, seed=0)  # no per-step choices: nothing changes
+    model.sampler.begin_training_step(0, seed=0)  # no per-step choices: nothing changes
     assert model.training_points_per_ray == before
     if kind == "stratified":  # no weights decide where its samples go: any N
         model.set_points_per_ray(before + 1)

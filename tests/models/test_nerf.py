@@ -8,7 +8,7 @@ from conftest import JNEUSAMPLE, failure_output, run_command
 from jneusample.platform.backend import jt
 from jneusample.config import nerf_sample_counts, preset
 from jneusample.errors import InputError
-from jneusample.models.neusample import build_model
+from jneusample.models.registry import build_model
 from jneusample.rendering import Rays, RenderSettings
 
 
@@ -30,7 +30,7 @@ def _model(n_coarse=8, n_importance=8):
 
 def test_outputs_shapes_and_points_per_ray():
     model = _model(8, 8)
-    assert type(model).__name__ == "NeRF"
+    assert type(model.sampler).__name__ == "CoarseToFineSampler"
     assert model.points_per_ray == 8 + 16
     with jt.no_grad():
         out = model(_rays(), RenderSettings(near=2.0, far=6.0, white_background=True))
@@ -65,13 +65,14 @@ def test_loss_is_fine_plus_coarse_and_trains_both_fields():
     loss = model.loss(out, target)
     expected = ((out["color"] - target) ** 2).mean() + ((out["coarse_color"] - target) ** 2).mean()
     assert abs(loss.item() - expected.item()) < 1e-6
-    grads = jt.grad(loss, [model.coarse_field.trunk.layers[0].weight, model.fine_field.trunk.layers[0].weight])
+    grads = jt.grad(loss, [model.sampler.coarse_field.trunk.layers[0].weight,
+                      model.radiance_field.trunk.layers[0].weight])
     assert all(float(np.abs(g.numpy()).sum()) > 0 for g in grads)
 
 
 def test_without_importance_samples_only_the_coarse_field_exists():
-    model = _model(8, 0)
-    assert model.fine_field is None and model.points_per_ray == 8
+    model = _model(8, 0)  # its one field is the model's radiance field, queried at the stratified samples
+    assert model.sampler.coarse_field is None and model.points_per_ray == 8
     with jt.no_grad():
         out = model(_rays(), RenderSettings(near=2.0, far=6.0, white_background=True))
     assert out["z"].shape == [6, 8]

@@ -32,7 +32,7 @@ def main() -> None:
     from jneusample.platform import distributed
     from jneusample.platform.backend import jt
     from jneusample.config import preset
-    from jneusample.models.neusample import build_model
+    from jneusample.models.registry import build_model
 
     rank, size = distributed.rank(), distributed.world_size()
     gathered = distributed.gather_objects(sent_by(rank))

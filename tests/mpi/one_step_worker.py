@@ -28,7 +28,7 @@ def main() -> None:
     from jneusample.config import preset
     from jneusample.data import DEMO_SCENE, load_scene
     from jneusample.data.batches import RayBatcher
-    from jneusample.models.neusample import build_model
+    from jneusample.models.registry import build_model
     from jneusample.training.optim import make_optimizer, param_groups, set_learning_rates
     from jneusample.rendering import Rays, render_settings
 

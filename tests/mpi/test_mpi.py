@@ -92,7 +92,7 @@ def single_process_initial_digest() -> str:
     from jneusample.platform import distributed
     from jneusample.platform.backend import jt
     from jneusample.config import preset
-    from jneusample.models.neusample import build_model
+    from jneusample.models.registry import build_model
 
     jt.set_global_seed(preset("tiny").train.seed)
     return distributed.parameter_digest(build_model(preset("tiny").model))

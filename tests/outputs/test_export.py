@@ -182,7 +182,6 @@ def test_the_default_box_of_cameras_on_a_sphere():
 
 def test_radiance_field_of_models():
     field = SimpleNamespace(interval_encoding=False)
-    assert radiance_field_of(SimpleNamespace(fine_field=None, coarse_field=field), "RUN") is field
     assert radiance_field_of(SimpleNamespace(radiance_field=field), "RUN") is field
     with pytest.raises(InputError, match="RUN: model SimpleNamespace has no radiance field"):
         radiance_field_of(SimpleNamespace(), "RUN")

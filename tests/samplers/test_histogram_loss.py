@@ -7,7 +7,8 @@ from jneusample.platform.backend import jt
 from jneusample.config import apply_overrides, preset, validate
 from jneusample.errors import InputError
 from jneusample.samplers.histogram_loss import histogram_loss, histogram_target, interval_histogram
-from jneusample.models.neusample import NeuSample
+from jneusample.losses import mse
+from jneusample.models.registry import build_model
 from jneusample.rendering import Rays, RenderSettings
 
 
@@ -60,12 +61,12 @@ def rays(count: int, seed: int = 0):
 def test_neusample_adds_the_loss_in_training_and_it_reaches_only_the_sample_field():
     config = apply_overrides(preset("tiny"), ["model.sample_field_head=quantile", "model.sample_field_bins=16",
                                               "model.sample_field_histogram_loss=0.5"])
-    model = NeuSample(config.model)
+    model = build_model(config.model)
     batch, target = rays(16), jt.array(np.full((16, 3), 0.3, np.float32))
     jt.set_seed(1)
     outputs = model(batch, RenderSettings(2.0, 6.0, True, perturb=True))
     assert outputs["sample_masses"].shape == [16, 16] and outputs["sample_t"].shape == [16, 8]
-    photometric = model.training_color_mse(outputs, target, model.loss(outputs, target)).item()
+    photometric = mse(outputs["color"], target).item()
     extra = histogram_loss(outputs["sample_masses"], outputs["sample_t"], outputs["weights"]).item()
     assert model.loss(outputs, target).item() == pytest.approx(photometric + 0.5 * extra, rel=1e-5)
     assert photometric == pytest.approx(((outputs["color"].numpy() - 0.3) ** 2).mean(), rel=1e-5)
@@ -73,7 +74,7 @@ def test_neusample_adds_the_loss_in_training_and_it_reaches_only_the_sample_fiel
     assert "sample_masses" not in model(batch, RenderSettings(2.0, 6.0, True))
     # the histogram term alone moves the sample-field head, not the radiance field
     term = histogram_loss(outputs["sample_masses"], outputs["sample_t"], outputs["weights"])
-    head = model.sample_field.head.bias
+    head = model.sampler.sample_field.head.bias
     radiance = list(model.radiance_field.parameters())[0]
     head_grad, radiance_grad = jt.grad(term, [head, radiance])
     assert np.abs(head_grad.numpy()).max() > 0 and np.abs(radiance_grad.numpy()).max() == 0
@@ -97,14 +98,14 @@ def test_the_histogram_term_leaves_the_photometric_gradients_intact():
     # colour's gradient into the radiance field (what the histogram target must only read)
     config = apply_overrides(preset("tiny"), ["model.sample_field_head=quantile", "model.sample_field_bins=16",
                                               "model.sample_field_histogram_loss=0.5"])
-    model = NeuSample(config.model)
-    model.jitter = False  # the two passes below draw nothing at random
+    model = build_model(config.model)
+    model.sampler.jitter = False  # the two passes below draw nothing at random
     batch, target = rays(16), jt.array(np.full((16, 3), 0.3, np.float32))
     radiance = list(model.radiance_field.parameters())
     jt.set_seed(1)
     outputs = model(batch, RenderSettings(2.0, 6.0, True, perturb=True))
     with_term = jt.grad(model.loss(outputs, target), radiance)
-    model.histogram_loss_weight = 0.0
+    model.sampler.histogram_loss_weight = 0.0
     jt.set_seed(1)
     outputs = model(batch, RenderSettings(2.0, 6.0, True, perturb=True))
     without = jt.grad(model.loss(outputs, target), radiance)

@@ -3,9 +3,9 @@ import numpy as np
 
 from jneusample.platform.backend import jt
 from jneusample.config import preset
-from jneusample.models.neusample import build_model
+from jneusample.models.registry import build_model
 from jneusample.rendering import Rays, RenderSettings
-from jneusample.samplers.stratified import stratified_unit_samples, unit_to_distance
+from jneusample.samplers.stratified import stratified_unit_samples, unit_positions, unit_to_distance
 
 
 def test_render_time_samples_are_the_bin_centres_on_every_ray():
@@ -36,7 +36,7 @@ def test_the_stratified_model_renders_at_the_bin_centres_at_any_n():
     model.set_points_per_ray(5)
     z = model(rays, settings)["z"].numpy()
     np.testing.assert_allclose(z, np.tile(2.0 + 4.0 * (np.arange(5) + 0.5) / 5, (2, 1)), rtol=1e-6)
-    assert model.flops_per_ray() > 0 and not model.reset_collapsed_sampler()
+    assert model.flops_per_ray() > 0 and not model.sampler.reset_if_collapsed()
 
 
 def test_interval_jitter_keeps_each_sample_in_its_share_and_passes_the_gradient():
@@ -53,3 +53,10 @@ def test_interval_jitter_keeps_each_sample_in_its_share_and_passes_the_gradient(
     source = jt.array(np.array([[0.2, 0.4, 0.8]], np.float32))
     grad = jt.grad(jitter_within_intervals(source).sum(), source).numpy()
     assert np.abs(grad).sum() > 0
+
+
+def test_unit_positions_invert_the_sample_fields_maps():
+    np.testing.assert_allclose(unit_positions(np.array([2.0, 3.0, 6.0]), 2.0, 6.0), [0.0, 0.25, 1.0])
+    # linear in disparity: 1/z = 1/2·(1 − t) + 1/6·t, so z = 3 ↔ 1/3 = 1/2 − t/3 ↔ t = 1/2
+    np.testing.assert_allclose(unit_positions(np.array([2.0, 3.0, 6.0]), 2.0, 6.0, inverse_depth=True),
+                               [0.0, 0.5, 1.0])

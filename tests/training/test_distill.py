@@ -3,20 +3,12 @@ import numpy as np
 import pytest
 
 from jneusample.platform.backend import jt
-from jneusample.training.distill import (CoverageDistillation, coverage_loss, pooled_quantiles, pooled_start,
-    unit_positions)
+from jneusample.training.distill import CoverageDistillation, coverage_loss, pooled_quantiles, pooled_start
 from jneusample.rendering import Rays, RenderSettings
 
 
 def var(rows) -> jt.Var:
     return jt.array(np.array(rows, np.float32))
-
-
-def test_unit_positions_invert_the_sample_fields_maps():
-    np.testing.assert_allclose(unit_positions(np.array([2.0, 3.0, 6.0]), 2.0, 6.0), [0.0, 0.25, 1.0])
-    # linear in disparity: 1/z = 1/2·(1 − t) + 1/6·t, so z = 3 ↔ 1/3 = 1/2 − t/3 ↔ t = 1/2
-    np.testing.assert_allclose(unit_positions(np.array([2.0, 3.0, 6.0]), 2.0, 6.0, inverse_depth=True),
-                               [0.0, 0.5, 1.0])
 
 
 def test_pooled_quantiles_of_a_hand_made_weight_vector():

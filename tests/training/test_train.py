@@ -75,11 +75,11 @@ def test_sample_field_learning_rate_scale_trains_and_resumes_bit_exact(tmp_path,
     one_rate = _weights(tmp_path / "one_rate")
     from jneusample.platform.backend import jt
     from jneusample.platform.checkpoint import model_state
-    from jneusample.models.neusample import build_model
+    from jneusample.models.registry import build_model
 
     jt.set_global_seed(tiny().train.seed, different_seed_for_mpi=False)  # the trainer's initialisation
     first = model_state(build_model(tiny().model))
-    field = [name for name in first if name.startswith("sample_field.")]
+    field = [name for name in first if name.startswith("sampler.sample_field.")]
     moved = lambda weights: sum(float(np.abs(weights[n] - first[n]).sum()) for n in field)  # noqa: E731
     assert field and 0 < moved(start) < moved(one_rate)
 
@@ -103,7 +103,7 @@ def test_resume_without_checkpoint_is_refused(tmp_path, scene):
 
 def test_checkpoint_of_another_model_shape_is_refused(tmp_path, scene):
     from jneusample.platform.checkpoint import load_model_state
-    from jneusample.models.neusample import build_model
+    from jneusample.models.registry import build_model
 
     run = tmp_path / "run"
     train(tiny(**{"train.steps": 1}), scene, run, progress=False)
@@ -176,7 +176,7 @@ def test_a_collapsed_sample_field_is_reset_and_training_goes_on(tmp_path, scene,
     assert [r["step"] for r in rows if "sample_field_reset" in r] == [3, 6]
     assert "its head is back at the uniform placement" in capsys.readouterr().err
     head = _weights(tmp_path / "once")
-    weight = next(v for k, v in head.items() if k.startswith("sample_field.head") and k.endswith("weight"))
+    weight = next(v for k, v in head.items() if k.startswith("sampler.sample_field.head") and k.endswith("weight"))
     assert not weight.any()  # reset at the last step
     train(tiny(**settings), scene, tmp_path / "twice", progress=False, stop_at=3)
     train(tiny(**settings), scene, tmp_path / "twice", resume=True, progress=False)
