@@ -165,12 +165,11 @@ def run_bench(names: list[str], height: int, width: int, repeats: int, chunk_poi
               train_steps_count: int = 2, train_rays: int = 256, progress: bool = True,
               bands: int = 8) -> dict[str, Any]:
     """Run the benchmark and return the JSON-ready results (see the module docstring)."""
-    from ..platform import backend
+    # Jittor here, not at the top: `jneusample bench` parses its arguments with this module before Jittor starts
     from ..platform.backend import jt
     from ..config import preset
-    from ..data.rays import scene_rays
     from ..models.registry import build_model
-    from ..rendering import RenderSettings, chunk_rays_of
+    from ..rendering import RenderSettings
 
     chunk_points = chunk_points or preset("paper").render.chunk_points
     scene = bench_scene(height, width)
@@ -181,22 +180,56 @@ def run_bench(names: list[str], height: int, width: int, repeats: int, chunk_poi
         models[name] = build_model(model_config(name))
     bar = None
     if progress:
-        from tqdm import tqdm
+        from tqdm import tqdm  # only with a bar
 
         bar = tqdm(total=len(names) * (repeats + 1) + (len(names) if train_steps_count else 0), desc="bench",
                    unit="run", dynamic_ncols=True, file=sys.stderr, mininterval=0.5 if sys.stderr.isatty() else 30.0)
+    seconds, sgemm = time_renders(jt, models, scene, settings, chunk_points, repeats, bands, bar)
+    render_rss = peak_rss_mib()
+    train_seconds = {}
+    if train_steps_count:
+        for name, model in models.items():
+            train_seconds[name] = train_steps(jt, model, scene, train_steps_count, train_rays)
+            if bar is not None:
+                bar.update(1)
+    if bar is not None:
+        bar.close()
+    results: dict[str, Any] = {
+        "sgemm_gflops": float(np.median(sgemm)), "height": height, "width": width, "models": {},
+        "sgemm_size": SGEMM_SIZE, "sgemm_count": SGEMM_COUNT, "sgemm_runs": sgemm, "repeats": repeats,
+        "bands": bands, "chunk_points": chunk_points,
+        "device": backend_device(), "peak_rss_mib_render": render_rss, "peak_rss_mib": peak_rss_mib(),
+        "train_rays": train_rays if train_steps_count else 0,
+    }
+    nerf_flops = flops_per_ray(models["nerf"] if "nerf" in models else build_model(model_config("nerf")))
+    for name, model in models.items():
+        results["models"][name] = model_entry(model, seconds, name, height * width, chunk_points,
+                                              results["sgemm_gflops"], nerf_flops, train_seconds.get(name),
+                                              train_rays)
+    return results
+
+
+def time_renders(jt, models: dict[str, Any], scene, settings, chunk_points: int, repeats: int, bands: int,
+                 bar) -> tuple[dict[str, list[float]], list[float]]:
+    """Seconds per image of every model, ``repeats`` times, each image rendered in bands interleaved across
+    the models and with the sgemm ceiling (rotating who goes first); returns (seconds by model, sgemm GFLOP/s
+    runs). Every model compiles first on two full chunks and a partial one."""
+    from ..data.rays import scene_rays  # Jittor: see run_bench
+    from ..rendering import chunk_rays_of
+
+    names = list(models)
     sgemm = [sgemm_gflops(jt)]
     rays = scene_rays(scene, bench_pose())
-    n_rays = height * width
+    n_rays = scene.intrinsics.height * scene.intrinsics.width
     portions = {name: chunk_portions(n_rays, chunk_rays_of(model, chunk_points), bands)
                 for name, model in models.items()}
+    seconds: dict[str, list[float]] = {name: [] for name in names}
     with jt.no_grad():
         for name, model in models.items():  # compile: two full chunks and a partial one
             timed_rays(jt, model, rays, (0, min(n_rays, 2 * chunk_rays_of(model, chunk_points) + 1)), settings,
                        chunk_points)
             if bar is not None:
                 bar.update(1)
-        seconds: dict[str, list[float]] = {name: [] for name in names}
         for _ in range(repeats):
             image = dict.fromkeys(names, 0.0)
             for index in range(max(len(p) for p in portions.values())):
@@ -210,49 +243,41 @@ def run_bench(names: list[str], height: int, width: int, repeats: int, chunk_poi
                 seconds[name].append(image[name])
                 if bar is not None:
                     bar.update(1)
-    render_rss = peak_rss_mib()
-    train_seconds = {}
-    if train_steps_count:
-        for name, model in models.items():
-            train_seconds[name] = train_steps(jt, model, scene, train_steps_count, train_rays)
-            if bar is not None:
-                bar.update(1)
-    if bar is not None:
-        bar.close()
+    return seconds, sgemm
 
-    ceiling = float(np.median(sgemm))
-    pixels = height * width
-    nerf_flops = flops_per_ray(models["nerf"] if "nerf" in models else build_model(model_config("nerf")))
-    results: dict[str, Any] = {
-        "sgemm_gflops": ceiling, "height": height, "width": width, "models": {},
-        "sgemm_size": SGEMM_SIZE, "sgemm_count": SGEMM_COUNT, "sgemm_runs": sgemm, "repeats": repeats,
-        "bands": bands, "chunk_points": chunk_points,
-        "device": backend.DEVICE, "peak_rss_mib_render": render_rss, "peak_rss_mib": peak_rss_mib(),
-        "train_rays": train_rays if train_steps_count else 0,
+
+def model_entry(model, seconds: dict[str, list[float]], name: str, pixels: int, chunk_points: int,
+                ceiling: float, nerf_flops: int, train_step_seconds: float | None, train_rays: int) -> dict[str, Any]:
+    """One model's row of the results: time, throughput, FLOPs, efficiency against the sgemm ceiling, cost
+    relative to NeRF (per image, and in FLOPs), and its training step when measured."""
+    from ..rendering import chunk_rays_of  # Jittor: see run_bench
+
+    sec = float(np.median(seconds[name]))
+    ray_flops, executed = flops_per_ray(model), flops_per_ray(model, executed=True)
+    entry = {
+        "points_per_ray": model.points_per_ray,
+        "chunks_per_image": -(-pixels // chunk_rays_of(model, chunk_points)),
+        "sec_per_image": sec, "sec_runs": seconds[name],
+        "rays_per_sec": pixels / sec, "points_per_sec": pixels * model.points_per_ray / sec,
+        "mflop_per_ray": ray_flops / 1e6, "gflop_per_image": ray_flops * pixels / 1e9,
+        "gflops": ray_flops * pixels / sec / 1e9,
+        "mlp_efficiency": ray_flops * pixels / sec / 1e9 / ceiling,
+        "executed_gflops": executed * pixels / sec / 1e9,
+        "executed_efficiency": executed * pixels / sec / 1e9 / ceiling,
+        "inf_cost": float(np.median(np.divide(seconds[name], seconds["nerf"]))) if "nerf" in seconds else None,
+        "flop_cost": ray_flops / nerf_flops,
     }
-    nerf_sec = float(np.median(seconds["nerf"])) if "nerf" in seconds else None
-    for name, model in models.items():
-        sec = float(np.median(seconds[name]))
-        ray_flops = flops_per_ray(model)
-        entry = {
-            "points_per_ray": model.points_per_ray,
-            "chunks_per_image": -(-pixels // chunk_rays_of(model, chunk_points)),
-            "sec_per_image": sec, "sec_runs": seconds[name],
-            "rays_per_sec": pixels / sec, "points_per_sec": pixels * model.points_per_ray / sec,
-            "mflop_per_ray": ray_flops / 1e6, "gflop_per_image": ray_flops * pixels / 1e9,
-            "gflops": ray_flops * pixels / sec / 1e9,
-            "mlp_efficiency": ray_flops * pixels / sec / 1e9 / ceiling,
-            "executed_gflops": flops_per_ray(model, executed=True) * pixels / sec / 1e9,
-            "executed_efficiency": flops_per_ray(model, executed=True) * pixels / sec / 1e9 / ceiling,
-            "inf_cost": float(np.median(np.divide(seconds[name], seconds["nerf"]))) if nerf_sec else None,
-            "flop_cost": ray_flops / nerf_flops,
-        }
-        if name in train_seconds:
-            step = train_seconds[name]
-            entry.update({"train_sec_per_step": step,
-                          "train_points_per_sec": train_rays * model.points_per_ray / step})
-        results["models"][name] = entry
-    return results
+    if train_step_seconds is not None:
+        entry.update({"train_sec_per_step": train_step_seconds,
+                      "train_points_per_sec": train_rays * model.points_per_ray / train_step_seconds})
+    return entry
+
+
+def backend_device() -> str:
+    """The device Jittor runs on ('cpu' or 'cuda')."""
+    from ..platform import backend  # Jittor: see run_bench
+
+    return backend.DEVICE
 
 
 def summary_table(results: dict[str, Any]) -> str:
