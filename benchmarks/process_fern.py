@@ -1,21 +1,15 @@
 """Does ``jneusample process`` find fern's cameras? Registration and pose accuracy against LLFF's poses.
 
-Runs ``jneusample process --images fern/images_8`` (20 photos, 504x378) into a temporary folder, then aligns the
-COLMAP camera centres (the undistorted model's, COLMAP's own world, before process's centring) to the centres
-in fern's ``poses_bounds.npy`` by a similarity (Umeyama; :mod:`jneusample.data.align`) and measures what is
-left: camera-centre errors as a share of the spread (RMS radius) of the LLFF centres, and the angles between
-viewing directions. The issue's targets: ≥ 19 of 20 registered, mean centre error ≤ 5 %, directions within 2°.
-
-LLFF's pose convention (``jneusample/data/llff.py``): each row's 3x5 matrix holds the camera-to-world rotation
-with camera axes [down, right, back] in its first three columns, the centre in the fourth. The viewing
-direction is −back, i.e. minus the third column, whatever the order of the first two; COLMAP's (OpenGL after
-``colmap_to_c2w``) viewing direction is minus the third column as well.
-
     python benchmarks/process_fern.py            # → benchmarks/results/process_fern.json
+
+``jneusample process --images fern/images_8`` (20 photos, 504x378) into a temporary folder; its COLMAP camera
+centres are aligned to those of ``poses_bounds.npy`` by a similarity (Umeyama, :mod:`jneusample.data.align`).
+Left: centre errors as a share of the LLFF centres' spread (RMS radius) and angles between viewing directions
+(minus the third column of either camera-to-world matrix). Targets: ≥ 19 of 20 registered, mean centre error
+≤ 5 %, directions within 2°.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -23,15 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, LoadMonitor, write_result  # noqa: E402
+import harness as h
 
 from jneusample.data.align import pose_errors  # noqa: E402
 from jneusample.data.colmap import colmap_to_c2w, read_model  # noqa: E402
 from jneusample.data.llff import read_poses_bounds  # noqa: E402
 from jneusample.data.process import ProcessOptions, process  # noqa: E402
 
-FERN = REPO.parent / "shared" / "data" / "nerf_llff_data" / "fern"
+SPEC = h.Spec("process_fern", __doc__)
+FERN = h.SCENES["fern"][0]
 
 
 def llff_cameras(scene: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -55,15 +49,12 @@ def colmap_cameras(model: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = SPEC.parser()
     parser.add_argument("--camera-model", default=ProcessOptions.camera_model)
-    parser.add_argument("--name", default="process_fern", help="results file name (without .json)")
-    args = parser.parse_args(argv)
-    if not (FERN / "images_8").is_dir():
-        print(f"needs {FERN / 'images_8'}", file=sys.stderr)
-        return 1
+    args = SPEC.parse(parser, argv)
+    h.need(FERN / "images_8")
     reference = llff_cameras(FERN)
-    with tempfile.TemporaryDirectory() as tmp, LoadMonitor() as load:
+    with tempfile.TemporaryDirectory() as tmp, h.Alone("process") as load:
         began = time.monotonic()
         summary = process(Path(tmp) / "fern", images=FERN / "images_8",
                           options=ProcessOptions(camera_model=args.camera_model))
@@ -89,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     payload["targets_met"] = bool(payload["registered"] >= 19 and errors["centre_error_mean"] <= 0.05
                                   and errors["direction_error_max_deg"] <= 2.0)
-    path = write_result(args.name, payload)
+    path = SPEC.write(args, payload)
     print(f"{payload['registered']}/{payload['total']} registered, centre error mean "
           f"{100 * errors['centre_error_mean']:.2f} % of the spread (max {100 * errors['centre_error_max']:.2f} %), "
           f"direction error mean {errors['direction_error_mean_deg']:.3f}° max {errors['direction_error_max_deg']:.3f}°, "

@@ -1,31 +1,23 @@
-#!/usr/bin/env python3
 """Does a trained sample field see the ray? Alive trunk features and the spread of its samples across rays.
 
-    python benchmarks/sample_field_alive.py RUN [RUN ...] [--name LABEL ...]
+    python benchmarks/sample_field_alive.py RUN [RUN ...] [--label LABEL ...]
 
-For each run (latest checkpoint), the sample field maps 4096 training rays (a fixed draw) to their samples.
-Reported: how many of the trunk's last-layer features are non-zero on at least one ray ("alive": a ReLU that is
-zero on every ray passes no gradient and no information about the ray), and the standard deviation across rays
-of each sample's position t ∈ [0, 1] (mean over the N samples). A field whose features are all dead puts the
-same N positions on every ray: a learnt global placement, not a per-ray one. Also the share of samples within
-1e-3 of the ray's ends and each sample's mean position: a field whose sigmoid outputs saturated ("collapsed")
-has most samples at t = 0 or 1. And the own-vs-mean gap (``jneusample.evaluation.placement``): the test PSNR with each
-ray's own samples minus with the field's mean placement given to every ray (what per-ray placement buys; every
-``--skip``-th test view). Rows are merged by label into ``benchmarks/results/sample_field_alive.json``.
+Per run (latest checkpoint), on 4096 training rays (a fixed draw): the trunk's last-layer features non-zero on
+some ray ("alive"; a dead field puts the same N samples on every ray), the std across rays of each sample's
+position t ∈ [0, 1], the share of samples within 1e-3 of the ray's ends (a collapsed field's sigmoid outputs
+saturate), and ``jneusample.evaluation.placement``'s own-vs-mean gap on every ``--skip``-th test view. Merged by
+label.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
-from common import RESULTS, write_result  # noqa: E402
+import harness as h
 
+SPEC = h.Spec("sample_field_alive", __doc__)
 RAYS = 4096
-NAME = "sample_field_alive"
 
 
 def measure(run_dir: Path, skip: int = 8) -> dict:
@@ -59,27 +51,20 @@ def measure(run_dir: Path, skip: int = 8) -> dict:
                                if key != "mean_t"}}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> int:
+    parser = SPEC.parser()
     parser.add_argument("runs", nargs="+", help="run directories")
-    parser.add_argument("--name", action="append", default=[], help="label per run (default: the folder name)")
+    parser.add_argument("--label", action="append", default=[], help="label per run (default: the folder name)")
     parser.add_argument("--skip", type=int, default=8, help="every k-th test view for the own-vs-mean gap")
-    parser.add_argument("--results-dir", default=None, help="where the JSON goes (default benchmarks/results)")
-    args = parser.parse_args()
-    if args.name and len(args.name) != len(args.runs):
-        parser.error("give one --name per run, or none")
-    results_dir = Path(args.results_dir) if args.results_dir else RESULTS
-    path = results_dir / f"{NAME}.json"
-    rows = json.loads(path.read_text()).get("runs", {}) if path.exists() else {}
+    args = SPEC.parse(parser, argv)
+    if args.label and len(args.label) != len(args.runs):
+        parser.error("give one --label per run, or none")
+    rows = {}
     for index, run in enumerate(args.runs):
-        label = args.name[index] if args.name else Path(run).name
+        label = args.label[index] if args.label else Path(run).name
         rows[label] = measure(Path(run), args.skip)
         print(label, json.dumps(rows[label]), flush=True)
-    write_result(NAME, {"what": "alive sample-field trunk features (non-zero on some of 4096 training rays), the "
-                                "std across rays of the sample positions t and the share of samples at the ray's "
-                                "ends, and the test PSNR with each ray's own samples minus with the mean placement, per trained run",
-                            "runs": rows},
-                 results_dir)
+    SPEC.write(args, lambda stored: {"runs": {**stored.get("runs", {}), **rows}})
     return 0
 
 

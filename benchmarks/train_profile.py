@@ -1,29 +1,20 @@
-#!/usr/bin/env python3
 """Where a training step's time goes: Jittor's op profiler over steps of the ``cpu`` preset on lego x8.
 
-    python benchmarks/train_profile.py                  # one process, 512 rays/step, 20 profiled steps
-    python benchmarks/train_profile.py --bf16           # also with train.bf16_matmuls
+    python benchmarks/train_profile.py [--bf16]          # one process, 512 rays/step, 20 profiled steps
 
-Runs the training step (sample field → radiance field → compositing → loss → Adam) in this process, once per
-variant, alternating: ``plain`` (``JNEUSAMPLE_FUSED_LINEAR=0``: Jittor's own Linear + ReLU and its ReLU
-backward), ``lean`` (the default: fused oneDNN forward, hand-written backward, ``fields/fused.py``) and, with
-``--bf16``, ``lean+bf16``. Each variant runs in a fresh subprocess (the switch is read at import). Reports the
-wall time per step, training points/s and the share of op time by category (matmuls, ReLU backward, encoding,
-other), and writes ``benchmarks/results/train_profile.json``.
+Per variant, alternating, each in a fresh process (the switch is read at import): ``plain``
+(``JNEUSAMPLE_FUSED_LINEAR=0``: Jittor's Linear + ReLU), ``lean`` (fused oneDNN forward, hand-written backward)
+and with ``--bf16`` ``lean+bf16``: seconds per step, points/s and the share of op time by category.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import subprocess
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, LoadMonitor, write_result  # noqa: E402
+import harness as h
 
-LEGO = REPO.parent / "shared" / "data" / "nerf_synthetic" / "lego"
+SPEC = h.Spec("train_profile", __doc__, repeats=2)
+LEGO = h.SCENES["lego"][0]
 
 _CHILD = r'''
 import json, sys, time
@@ -87,46 +78,29 @@ print(json.dumps({"sec_per_step": seconds, "points_per_sec": rays * config.model
 
 
 def run_variant(name: str, rays: int, steps: int) -> dict:
-    env = dict(os.environ, JNEUSAMPLE_NO_RELAUNCH="1")
-    env["JNEUSAMPLE_FUSED_LINEAR"] = "0" if name == "plain" else "1"
-    bf16 = "1" if name.endswith("bf16") else "0"
-    out = subprocess.run([sys.executable, "-c", _CHILD, str(LEGO), str(rays), str(steps), bf16], cwd=REPO, env=env,
-                         check=True, capture_output=True, text=True)
+    env = {"JNEUSAMPLE_NO_RELAUNCH": "1", "JNEUSAMPLE_FUSED_LINEAR": "0" if name == "plain" else "1"}
+    out = h.run([sys.executable, "-c", _CHILD, str(LEGO), str(rays), str(steps), "1" if name.endswith("bf16") else "0"],
+                env=env, capture=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> int:
+    parser = SPEC.parser()
     parser.add_argument("--rays", type=int, default=512, help="rays per step (one process)")
     parser.add_argument("--steps", type=int, default=20, help="timed steps, then as many profiled")
-    parser.add_argument("--rounds", type=int, default=2, help="passes over the variants (alternating)")
     parser.add_argument("--bf16", action="store_true", help="also profile train.bf16_matmuls")
-    parser.add_argument("--results", default=None, help="folder for the JSON (default benchmarks/results)")
-    args = parser.parse_args()
-    if not LEGO.exists():
-        print(f"error: {LEGO}: lego scene not found", file=sys.stderr)
-        return 2
+    args = SPEC.parse(parser, argv)
+    h.need(LEGO)
     variants = ["plain", "lean"] + (["lean+bf16"] if args.bf16 else [])
-    runs: dict[str, list[dict]] = {v: [] for v in variants}
-    with LoadMonitor() as load:
-        for _ in range(args.rounds):
-            for variant in variants:
-                runs[variant].append(run_variant(variant, args.rays, args.steps))
-                print(variant, json.dumps(runs[variant][-1]), flush=True)
+    with h.Alone("train_profile", processes=1) as load:
+        runs = h.alternate({v: lambda v=v: run_variant(v, args.rays, args.steps) for v in variants}, args.repeats)
     best = {v: min(rs, key=lambda r: r["sec_per_step"]) for v, rs in runs.items()}
-    summary = {
-        "what": "one training step of the cpu preset on lego x8 (one process), by variant; op_time_share from "
-                "Jittor's profiler",
-        "rays_per_step": args.rays, "steps": args.steps, "rounds": args.rounds, "runs": runs,
-        "best": best,
-        "speedup_vs_plain": {v: round(best["plain"]["sec_per_step"] / best[v]["sec_per_step"], 3) for v in best},
-        "load_average": load.summary(),
-    }
-    path = write_result("train_profile", summary, Path(args.results) if args.results else None)
-    print(json.dumps(summary["speedup_vs_plain"]))
-    print(f"wrote {path}")
+    speedup = {v: round(best["plain"]["sec_per_step"] / best[v]["sec_per_step"], 3) for v in best}
+    SPEC.write(args, {"rays_per_step": args.rays, "steps": args.steps, "rounds": args.repeats, "runs": runs,
+                      "best": best, "speedup_vs_plain": speedup, "load_average": load.summary()})
+    print(json.dumps(speedup))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

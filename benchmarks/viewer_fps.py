@@ -1,28 +1,21 @@
-#!/usr/bin/env python3
-"""Frames per second of the web viewer (``jneusample view``) at 100×100 pixels, N = 8 and N = 32, on this machine.
+"""Frames per second of the web viewer (``jneusample view``) at 100×100 pixels, N = 8 and N = 32, float32.
 
     python3 -m jneusample train --data jneusample/assets/demo_scene --preset cpu --max-minutes 3 \\
         --set model.sample_field_head=quantile --out /tmp/viewer_demo_q      # an any-N model of the demo scene
     python3 benchmarks/viewer_fps.py --run /tmp/viewer_demo_q               # → benchmarks/results/viewer_fps.json
 
-A frame is what the viewer's render thread does for a browser: :func:`jneusample.outputs.viewer.render_view` of a browser
-camera (here the first test camera, 100×100, the scene's field of view) and :func:`~jneusample.outputs.viewer.display_image`
-(the 8-bit picture handed to viser; its JPEG encoding, about a millisecond at this size, is not timed). The run's
-model must render at any N (quantile head) so that both N come from one model. Per N: ``--warmup`` frames
-(Jittor compiles its kernels for a new shape), then ``--frames`` timed frames; fps = frames / their seconds. Also
-recorded: the size the viewer picks while the camera moves (what the measured rays/s render in 1/4 s, the default
-``--moving-fps``), the fps at that size, and the validation PSNR of each N (4 views, as the viewer shows it).
-Float32 throughout: bfloat16 matmuls need avx512_bf16, which this machine lacks (recorded in ``machine``).
+A frame is the viewer's render thread's work: ``viewer.render_view`` of the first test camera at 100×100 and
+``display_image`` (the 8-bit picture; JPEG encoding not timed). Per N: ``--warmup`` untimed frames (compiling),
+then ``--frames`` timed; also the size the viewer picks while the camera moves, its fps, and the validation PSNR.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import LoadMonitor, write_result  # noqa: E402
+import harness as h
+
+SPEC = h.Spec("viewer_fps", __doc__)
 
 SIZE = 100
 """Frame width and height of the benchmark, in pixels."""
@@ -43,18 +36,17 @@ def time_frames(viewer, camera, frames: int, warmup: int) -> tuple[float, float]
     return fps, fps * camera.width * camera.height
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = SPEC.parser()
     parser.add_argument("--run", required=True, help="a run whose model renders at any N (quantile head)")
     parser.add_argument("--samples", default="8,32", help="the N to measure, comma-separated")
     parser.add_argument("--frames", type=int, default=20, help="timed frames per N")
     parser.add_argument("--warmup", type=int, default=3, help="untimed frames per N before the timed ones")
     parser.add_argument("--moving-fps", type=float, default=4.0, help="the viewer's --moving-fps")
-    parser.add_argument("--name", default="viewer_fps", help="results file name under benchmarks/results/")
-    args = parser.parse_args()
+    args = SPEC.parse(parser, argv)
 
     from jneusample.outputs.viewer import (ViewCamera, Viewer, ViewerOptions, frame_size, moving_pixels,
-        validation_psnr, vertical_fov)
+                                           validation_psnr, vertical_fov)
 
     viewer = Viewer(args.run, ViewerOptions(port=0))
     if not viewer.any_n:
@@ -64,7 +56,7 @@ def main() -> int:
     c2w = scene.split("test").c2w[0]
     full = ViewCamera(c2w=c2w, fov_y=fov_y, width=SIZE, height=SIZE)
     rows = {}
-    with LoadMonitor(interval=2.0) as load:
+    with h.Alone("viewer", processes=1, interval=2.0) as load:
         for n in [int(value) for value in args.samples.split(",")]:
             viewer.run.model.set_points_per_ray(n)
             fps, rays = time_frames(viewer, full, args.frames, args.warmup)
@@ -79,14 +71,12 @@ def main() -> int:
             print(f"N = {n}: {fps:.2f} fps at {SIZE}x{SIZE} ({rays / 1000:.1f}k rays/s, {1000 / fps:.0f} ms/frame); "
                   f"moving {width}x{height}: {moving_fps:.2f} fps; {split} PSNR {psnr:.2f} dB ({views} views)",
                   flush=True)
-    path = write_result(args.name, {
-        "what": f"viewer frames (render + 8-bit picture) at {SIZE}x{SIZE}, float32, one process",
+    SPEC.write(args, {
         "run": str(args.run), "step": viewer.run.step, "scene": scene.name, "model": viewer.run.config.model.kind,
         "head": viewer.run.config.model.sample_field_head, "frames": args.frames, "warmup": args.warmup,
         "moving_fps_target": args.moving_fps, "goal": "at least 2 fps at N = 8 while moving", "results": rows,
         "load_average": load.summary(),
     })
-    print(f"wrote {path}")
     return 0
 
 

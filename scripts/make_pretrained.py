@@ -129,7 +129,7 @@ def write_summary() -> None:
     """benchmarks/results/pretrained.json: the test metrics of every packaged model (README's pretrained table),
     and for NeuSample models where their samples go: spread across rays and own-vs-mean gap (placement_test.json)."""
     sys.path.insert(0, str(REPO / "benchmarks"))
-    from common import write_result
+    import harness
 
     models = {}
     for results in sorted((REPO / "pretrained").glob("*/eval_*/results.json")):
@@ -141,10 +141,8 @@ def write_summary() -> None:
         data = json.loads(study.read_text())
         models.setdefault(study.parent.name, {})["placement"] = {
             k: data[k] for k in ("views", "spread_across_rays", "own_psnr", "mean_placement_psnr", "own_minus_mean_db")}
-    path = write_result("pretrained", {"what": "test metrics of the models in pretrained/ (their eval reports) and, "
-                                                "for NeuSample models, the placement study (`jneusample placement`)",
-                                       "models": models})
-    print(f"wrote {path}")
+    harness.Spec("pretrained", "test metrics of the models in pretrained/ (their eval reports) and, for NeuSample "
+                 "models, the placement study (`jneusample placement`)").write(None, {"models": models})
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Every number the README or docs quote comes from a JSON file under ``benchmarks/results/`` that carries
 :func:`run_record`'s fields, so a reader can see when, how and on what it was measured (the benchmark scripts
-through ``benchmarks/common.py``, ``jneusample bench --json`` directly).
+through ``benchmarks/harness.py``, ``jneusample bench --json`` directly).
 """
 from __future__ import annotations
 

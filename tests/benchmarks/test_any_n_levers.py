@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "benchmarks"))  # the scripts import their harness from there
 
 
 def _module():
@@ -37,8 +38,8 @@ def test_rows_of_an_any_n_run_and_a_paper_head_control_merge_into_the_scene(tmp_
     paper = _fake_run(tmp_path / "paper", {"sample_field_head": "paper", "n_samples": 8},
                       {"eval_test": {"points_per_ray": 8, "psnr": 18.25}})
     results = tmp_path / "results"
-    assert levers.main(["--scene", "lego", f"ie={any_n}", "--results-dir", str(results)]) == 0
-    assert levers.main(["--scene", "lego", f"paper-n8={paper}", "--results-dir", str(results)]) == 0
+    assert levers.main(["--scene", "lego", f"ie={any_n}", "--results", str(results / "any_n_levers.json")]) == 0
+    assert levers.main(["--scene", "lego", f"paper-n8={paper}", "--results", str(results / "any_n_levers.json")]) == 0
     scene = json.loads((results / "any_n_levers.json").read_text())["scenes"]["lego"]
     assert sorted(scene) == ["ie", "paper-n8"]  # the second call kept the first's row
     assert scene["ie"]["test_psnr_by_n"] == {"8": 19.5, "16": 20.123}  # ordered by N, 3 decimals
