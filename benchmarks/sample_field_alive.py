@@ -30,8 +30,8 @@ def measure(run_dir: Path, skip: int = 8) -> dict:
 
     run = load_run(run_dir)
     info = read_scene_info(run_dir)
-    scene = load_scene(info["data"], factor=run.config.data.factor, quiet=True,
-                       allow_outside=bool(info.get("allow_outside_paths")))
+    scene = load_scene(info.data, factor=run.config.data.factor, quiet=True,
+                       allow_outside=info.allow_outside_paths)
     batch = RayBatcher(scene, RAYS, precrop_fraction=1.0, precrop_steps=0, seed=12345, stream=0,
                        across_views=True).sample(0)
     field = run.model.sampler.sample_field

@@ -43,6 +43,7 @@ def run_demo(out: Path, minutes: float = DEMO_MINUTES, progress: bool = True) ->
     from .platform.checkpoint import latest_checkpoint
     from .data import DEMO_SCENE, load_scene
     from .evaluation.evaluate import EvalOptions, evaluate
+    from .platform.runs import SceneInfo
     from .training.trainer import train
     from .outputs.visuals import png_bytes
 
@@ -50,8 +51,8 @@ def run_demo(out: Path, minutes: float = DEMO_MINUTES, progress: bool = True) ->
     config = demo_config(minutes)
     scene = load_scene(DEMO_SCENE)
     resume = latest_checkpoint(out) is not None
-    info = {"data": str(DEMO_SCENE), "format": scene.format, "factor": 1,
-            "height": scene.intrinsics.height, "width": scene.intrinsics.width}
+    info = SceneInfo(data=str(DEMO_SCENE), format=scene.format, factor=1, height=scene.intrinsics.height,
+                     width=scene.intrinsics.width)
     result = train(config, scene, out, resume=resume, progress=progress, scene_info=info)
     results: dict[str, Any] = evaluate(out, EvalOptions(split="test", lpips_nets=()), progress=progress)
     strip = out / "eval_test" / "strip.png"

@@ -11,6 +11,7 @@ plot-samples and extract are.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import pickle
 import shutil
@@ -21,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from jneusample.platform.checkpoint import latest_checkpoint, load_checkpoint  # noqa: E402
 from jneusample.platform.fileio import atomic_write_bytes, write_json  # noqa: E402
+from jneusample.platform.runs import read_scene_info, write_scene_info  # noqa: E402
 
 
 def main() -> int:
@@ -48,10 +50,10 @@ def main() -> int:
     write_json(dest / "config.json", config)
     if (run / "metrics.jsonl").exists():
         shutil.copy2(run / "metrics.jsonl", dest / "metrics.jsonl")
-    info = json.loads((run / "scene.json").read_text())
+    info = read_scene_info(run)
     if args.data_as:
-        info["data"] = args.data_as
-    write_json(dest / "scene.json", info)
+        info = dataclasses.replace(info, data=args.data_as)
+    write_scene_info(dest, info)
     for report in run.glob("eval_*"):
         (dest / report.name).mkdir(exist_ok=True)
         for name in ("results.json", "results.md"):

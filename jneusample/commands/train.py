@@ -184,7 +184,7 @@ def run(args) -> int:
     from ..platform import fileio, runguard
     from ..data import DEMO_SCENE
     from ..presets import default_preset
-    from ..platform.runs import config_path, read_config
+    from ..platform.runs import SceneInfo, config_path, read_config
     from ..platform.startup import resolve_device
 
     runguard.catch_early()  # a stop signal during start-up (Jittor, the scene) stops the run at its first step
@@ -207,10 +207,9 @@ def run(args) -> int:
     from ..training.trainer import train
 
     scene = load_training_scene(args, config, data, new_run=saved is None)
-    info = {"data": str(data.resolve()), "format": scene.format, "factor": config.data.factor,
-            "height": scene.intrinsics.height, "width": scene.intrinsics.width}
-    if args.allow_outside_paths:
-        info["allow_outside_paths"] = True  # eval and render of this run read the same files
+    info = SceneInfo(data=str(data.resolve()), format=scene.format, factor=config.data.factor,
+                     height=scene.intrinsics.height, width=scene.intrinsics.width,
+                     allow_outside_paths=bool(args.allow_outside_paths))  # eval and render read the same files
     result = train(config, scene, out, resume=args.resume, max_minutes=args.max_minutes,
                    progress=not args.no_progress, scene_info=info, stop_at=args.stop_at)
     summary = {"run_dir": str(out), "step": result.step, "checkpoint": str(result.last_checkpoint),

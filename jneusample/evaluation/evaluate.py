@@ -61,9 +61,9 @@ def evaluate_run(run: LoadedRun, options: EvalOptions, progress: bool = True) ->
     """Render ``options.split`` of the run's scene and return (and write) the results."""
     config = run.config
     info = read_scene_info(run.run_dir)
-    factor = options.factor or info["factor"]
+    factor = options.factor or info.factor
     data = scene_folder(run.run_dir, info, options.data)
-    scene = load_scene(data, factor=factor, testskip=1, allow_outside=bool(info.get("allow_outside_paths")))
+    scene = load_scene(data, factor=factor, testskip=1, allow_outside=info.allow_outside_paths)
     views = scene.split(options.split)
     if options.skip < 1:
         raise InputError(f"--skip must be >= 1, got {options.skip}")

@@ -46,8 +46,8 @@ def placement_study(run: LoadedRun, split: str = "test", skip: int = 8, data: st
     if skip < 1:
         raise InputError(f"--skip must be >= 1, got {skip}")
     info = read_scene_info(run.run_dir)
-    scene = load_scene(scene_folder(run.run_dir, info, data), factor=info["factor"], testskip=1,
-                       allow_outside=bool(info.get("allow_outside_paths")))
+    scene = load_scene(scene_folder(run.run_dir, info, data), factor=info.factor, testskip=1,
+                       allow_outside=info.allow_outside_paths)
     views = scene.split(split)
     indices = list(range(0, len(views), skip))
     settings = render_settings(scene, run.config, training=False)

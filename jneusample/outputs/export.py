@@ -718,9 +718,9 @@ def export(run_dir: str | Path, options: ExportOptions, checkpoint: str | Path |
     if options.format == "mesh":
         radiance_field_of(run.model, run.run_dir)  # refuse before the scene is loaded
     info = read_scene_info(run.run_dir)
-    factor = options.factor or info["factor"]  # read_scene_info checked it
+    factor = options.factor or info.factor  # read_scene_info checked it
     scene = load_scene(scene_folder(run.run_dir, info, options.data), factor=factor, testskip=1,
-                       allow_outside=bool(info.get("allow_outside_paths")))
+                       allow_outside=info.allow_outside_paths)
     started = time.perf_counter()
     summary = EXPORTERS[options.format](run, scene, options, progress)
     summary.setdefault("seconds", time.perf_counter() - started)

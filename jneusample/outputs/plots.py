@@ -320,8 +320,8 @@ def study_samples(run, split: str = "test", view: int = 0, pixels: int = 6, bins
         from ..data import load_scene
 
         info = read_scene_info(run.run_dir)
-        scene = load_scene(scene_folder(run.run_dir, info, data), factor=factor or info["factor"],
-                           allow_outside=bool(info.get("allow_outside_paths")))
+        scene = load_scene(scene_folder(run.run_dir, info, data), factor=factor or info.factor,
+                           allow_outside=info.allow_outside_paths)
     return collect_samples(run, scene, split=split, view=view, pixels=pixels, bins=bins)
 
 

@@ -319,11 +319,11 @@ def render_video(run_dir: str | Path, out: str | Path, options: RenderOptions, c
               f"only, to {options.png_dir}", file=sys.stderr)
     run = load_run(run_dir, checkpoint, samples=options.samples)
     info = read_scene_info(run.run_dir)
-    run_factor = info["factor"]
+    run_factor = info.factor
     # A camera path file brings its own size (--factor divides it); the scene only gives the geometry then.
     factor = run_factor if camera_path is not None else (options.factor or run_factor)
     scene = load_render_scene(scene_folder(run.run_dir, info, options.data), factor,
-                              options.frames or DEFAULT_SPIRAL_FRAMES, allow_outside=bool(info.get("allow_outside_paths")))
+                              options.frames or DEFAULT_SPIRAL_FRAMES, allow_outside=info.allow_outside_paths)
     if camera_path is not None:
         poses, intrinsics = file_cameras(camera_path, options)
     else:

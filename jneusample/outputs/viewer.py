@@ -345,9 +345,9 @@ class Viewer:
         self.run_dir = Path(run_dir)
         self.run = load_run(self.run_dir, self.options.checkpoint)
         info = read_scene_info(self.run_dir)
-        factor = self.options.factor or info["factor"]  # read_scene_info checked it
+        factor = self.options.factor or info.factor  # read_scene_info checked it
         self.scene = load_scene(scene_folder(self.run_dir, info, self.options.data), factor=factor, quiet=True,
-                                allow_outside=bool(info.get("allow_outside_paths")))
+                                allow_outside=info.allow_outside_paths)
         self.settings = render_settings(self.scene, self.run.config, training=False)
         self.chunk_points = self.run.config.render.chunk_points
         self.any_n = can_render_any_n(self.run.model)

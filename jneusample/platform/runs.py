@@ -11,14 +11,15 @@ Layout::
 """
 from __future__ import annotations
 
+import dataclasses
 import json
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import fileio
-from .checkpoint import (best_checkpoint, checkpoint_path, list_checkpoints, load_checkpoint, load_model_state,
-    load_newest_checkpoint)
+from .checkpoint import (best_checkpoint, checkpoint_path, list_checkpoints, load_checkpoint, load_model_state, load_newest_checkpoint)
 from ..config import RESUMABLE_KEYS, Config, differences, validate
 from ..errors import InputError
 
@@ -51,15 +52,66 @@ def write_config(run_dir: Path, config: Config) -> None:
     fileio.atomic_write_text(config_path(run_dir), config.to_json() + "\n")
 
 
-def write_scene_info(run_dir: Path, info: dict[str, Any]) -> None:
-    fileio.write_json(scene_info_path(run_dir), info)
+@dataclass(frozen=True)
+class SceneInfo:
+    """A run's ``scene.json``: which scene it was trained on, read back by every command that loads the run
+    (eval, render, export, view, placement, plot-samples, extract). Written once by training
+    (:func:`write_scene_info`), read and checked only by :func:`read_scene_info`; other keys in the file are
+    ignored (a newer version may add some)."""
+
+    data: str
+    """The scene folder (absolute path when ``jneusample train`` wrote it)."""
+    format: str
+    """The scene format: blender, llff or transforms (:func:`jneusample.data.detect_format`)."""
+    factor: int
+    """The image downscale factor the run was trained at (>= 1): the commands' default ``--factor``."""
+    height: int | None = None
+    """Image height at ``factor`` (informative)."""
+    width: int | None = None
+    """Image width at ``factor`` (informative)."""
+    allow_outside_paths: bool = False
+    """Training was given ``--allow-outside-paths``: the commands read the same files."""
+
+    @classmethod
+    def from_dict(cls, values: Any, source: str | Path) -> "SceneInfo":
+        """Checked field by field: a missing key or a wrong type (``factor: "big"``) is a one-line InputError
+        naming ``source``."""
+        problem = _scene_info_problem(values)
+        if problem:
+            raise InputError(f"{source}: {problem}")
+        return cls(**{key: values[key] for key in SCENE_INFO_FIELDS if key in values})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object written to ``scene.json``: unset sizes and a false ``allow_outside_paths`` are left
+        out (the files written before this class had them only when set)."""
+        values: dict[str, Any] = {"data": self.data, "format": self.format, "factor": self.factor}
+        if self.height is not None:
+            values["height"] = self.height
+        if self.width is not None:
+            values["width"] = self.width
+        if self.allow_outside_paths:
+            values["allow_outside_paths"] = True
+        return values
 
 
-SCENE_INFO_FIELDS: dict[str, tuple[type, bool]] = {
-    "data": (str, True), "format": (str, True), "factor": (int, True),
-    "height": (int, False), "width": (int, False), "allow_outside_paths": (bool, False),
-}
-"""``scene.json``'s fields: (type, required). Other keys are ignored (a newer version may add some)."""
+def write_scene_info(run_dir: Path, info: SceneInfo | dict[str, Any]) -> None:
+    """Write ``scene.json``; a dict (older callers, tests) is checked as :func:`read_scene_info` checks the file."""
+    if not isinstance(info, SceneInfo):
+        info = SceneInfo.from_dict(info, source=scene_info_path(run_dir))
+    fileio.write_json(scene_info_path(run_dir), info.to_dict())
+
+
+def _scene_info_fields() -> dict[str, tuple[type, bool]]:
+    hints = typing.get_type_hints(SceneInfo)
+    fields = {}
+    for field in dataclasses.fields(SceneInfo):
+        kinds = [kind for kind in typing.get_args(hints[field.name]) if kind is not type(None)]
+        fields[field.name] = (kinds[0] if kinds else hints[field.name], field.default is dataclasses.MISSING)
+    return fields
+
+
+SCENE_INFO_FIELDS: dict[str, tuple[type, bool]] = _scene_info_fields()
+"""``scene.json``'s fields, from :class:`SceneInfo`'s: (type, required)."""
 _KIND_NAMES = {str: "a text", int: "an integer", bool: "true or false"}
 
 
@@ -82,25 +134,22 @@ def _scene_info_problem(info: Any) -> str | None:
     return None
 
 
-def read_scene_info(run_dir: Path) -> dict[str, Any]:
+def read_scene_info(run_dir: Path) -> SceneInfo:
     """The run's ``scene.json`` (which data, format and factor it was trained on), checked field by field: a
     missing key or a wrong type (``factor: "big"``) is a one-line InputError naming the file."""
     path = scene_info_path(run_dir)
-    info = fileio.read_json(path, missing=f"missing (is {run_dir} a JNeuSample run directory?)")
-    problem = _scene_info_problem(info)
-    if problem:
-        raise InputError(f"{path}: {problem}")
-    return info
+    values = fileio.read_json(path, missing=f"missing (is {run_dir} a JNeuSample run directory?)")
+    return SceneInfo.from_dict(values, source=path)
 
 
-def scene_folder(run_dir: Path, info: dict[str, Any], data: str | Path | None = None,
+def scene_folder(run_dir: Path, info: SceneInfo, data: str | Path | None = None,
                  data_option: bool = True) -> Path:
     """The scene folder to load for a run: ``data`` (``--data``) when given, else the one its ``scene.json``
     names, which must still exist (a one-line error naming ``scene.json`` when it was moved or deleted;
     ``data_option``: the command has ``--data``, so the message suggests it)."""
     if data:
         return Path(data)
-    folder = Path(info["data"])
+    folder = Path(info.data)
     if not folder.is_dir():
         hint = "; pass --data DIR to read the scene from where it is now" if data_option else ""
         raise InputError(f"{scene_info_path(run_dir)}: the run's scene folder {folder} no longer exists "

@@ -150,7 +150,7 @@ def extract(parent_dir: str | Path, n_samples: int, out_dir: str | Path, steps: 
         parent.model.sampler.prepare_extraction(n_samples)
         initial = model_state(parent.model)
     scene = load_scene(scene_folder(parent_dir, info, data_option=False), factor=config.data.factor, testskip=config.data.testskip,
-                       allow_outside=bool(info.get("allow_outside_paths")))
+                       allow_outside=info.allow_outside_paths)
     teacher = None
     if config.extract.distill != "none" or (initial is not None and config.extract.head_init == "quantiles"):
         # a second, untouched copy of the parent, frozen: no optimizer group holds its parameters

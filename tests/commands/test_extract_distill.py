@@ -27,7 +27,7 @@ def test_distilled_extraction_starts_at_the_parents_pooled_quantiles_and_fine_tu
     assert config["head_init"] == "quantiles" and config["distill"] == "coverage"
     parent = load_run(run_dir)
     info = read_scene_info(run_dir)
-    scene = load_scene(info["data"], factor=parent.config.data.factor, quiet=True)
+    scene = load_scene(info.data, factor=parent.config.data.factor, quiet=True)
     # the step-0 head: its bias is the logit of the pooled start (the same draw of rays gives the same start)
     start_z = pooled_start_distances(parent.model, scene, load_run(out).config, 4)
     assert np.all(np.diff(start_z) > 0) and scene.near <= start_z[0] and start_z[-1] <= scene.far

@@ -95,3 +95,21 @@ def test_disk_full_while_checkpointing_keeps_the_last_valid_one(tmp_path, disk_f
         train(config, scene, run, resume=True, progress=False)
     assert [s for s, _ in list_checkpoints(run)] == [1]
     assert not list((run / "checkpoints").glob(".*tmp"))
+
+
+def test_scene_info_round_trips_through_scene_json_and_is_checked_on_write_and_read(tmp_path):
+    from jneusample.platform.runs import SceneInfo, read_scene_info, scene_info_path, write_scene_info
+
+    info = SceneInfo(data=str(tmp_path), format="llff", factor=8, height=378, width=504, allow_outside_paths=True)
+    write_scene_info(tmp_path, info)
+    assert json.loads(scene_info_path(tmp_path).read_text()) == {
+        "data": str(tmp_path), "format": "llff", "factor": 8, "height": 378, "width": 504,
+        "allow_outside_paths": True}
+    assert read_scene_info(tmp_path) == info
+    # the optional fields are left out when unset, as before the class; unknown keys are ignored on reading
+    write_scene_info(tmp_path, {"data": "scene", "format": "blender", "factor": 2})
+    assert json.loads(scene_info_path(tmp_path).read_text()) == {"data": "scene", "format": "blender", "factor": 2}
+    scene_info_path(tmp_path).write_text(json.dumps({"data": "scene", "format": "blender", "factor": 2, "new": 1}))
+    assert read_scene_info(tmp_path) == SceneInfo("scene", "blender", 2)
+    with pytest.raises(InputError, match=r"scene\.json: factor must be a positive integer, got 0$"):
+        write_scene_info(tmp_path, {"data": "scene", "format": "blender", "factor": 0})
