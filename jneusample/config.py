@@ -10,10 +10,11 @@ import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+import typing
+from typing import Any, Literal, get_args, get_origin
 
 from .errors import InputError
-from .models.registry import MODEL_KINDS, ModelKind
+from .models.registry import ModelKind
 
 SampleFieldInit = Literal["uniform", "default"]
 """Choices of ``model.sample_field_init``."""
@@ -462,9 +463,28 @@ def apply_overrides(config: Config, overrides: list[str]) -> Config:
     return config
 
 
-def _one_of(value: str, choices: tuple[str, ...], key: str) -> tuple[bool, str]:
-    """A :func:`validate` check that a choice field holds one of ``choices`` (its Literal's or a registry's)."""
-    return value in choices, f"{key} must be {' or '.join(repr(c) for c in choices)}, got {value!r}"
+def _literal_choices() -> dict[str, tuple[str, ...]]:
+    """``section.field`` → the values its ``Literal`` annotation allows, for every such field of :class:`Config`."""
+    choices = {}
+    for section in dataclasses.fields(Config):
+        section_type = typing.get_type_hints(Config)[section.name]
+        if not dataclasses.is_dataclass(section_type):
+            continue
+        for name, hint in typing.get_type_hints(section_type).items():
+            if get_origin(hint) is Literal:
+                choices[f"{section.name}.{name}"] = get_args(hint)
+    return choices
+
+
+def choice_problems(config: Config) -> list[str]:
+    """A message for each choice field (a ``Literal``-typed one: :data:`CHOICES`) whose value is not a choice."""
+    problems = []
+    for key, choices in CHOICES.items():
+        section, name = key.split(".")
+        value = getattr(getattr(config, section), name)
+        if value not in choices:
+            problems.append(f"{key} must be {' or '.join(repr(c) for c in choices)}, got {value!r}")
+    return problems
 
 
 def validate(config: Config) -> None:
@@ -479,17 +499,13 @@ def validate(config: Config) -> None:
             value = getattr(values, item.name)
             if isinstance(value, float) and not math.isfinite(value):
                 raise InputError(f"invalid config: {section.name}.{item.name} must be a finite number, got {value}")
-    checks = [
+    checks = [(False, problem) for problem in choice_problems(config)] + [
         (config.data.factor >= 1, "data.factor must be >= 1"),
-        _one_of(config.model.kind, MODEL_KINDS, "model.kind"),
         (config.model.n_samples >= 2, "model.n_samples must be >= 2"),
-        _one_of(config.model.sample_field_init, get_args(SampleFieldInit), "model.sample_field_init"),
-        _one_of(config.model.sample_field_head, get_args(SampleFieldHead), "model.sample_field_head"),
         (2 <= config.model.sample_field_bins <= MAX_SAMPLE_FIELD_BINS,
          f"model.sample_field_bins must be in [2, {MAX_SAMPLE_FIELD_BINS}]"),
         (not config.model.samples_choices or config.model.sample_field_head == "quantile",
          "model.samples_choices needs model.sample_field_head='quantile' (the paper head has a fixed N)"),
-        _one_of(config.model.samples_choices_share, get_args(SamplesChoicesShare), "model.samples_choices_share"),
         (0 <= config.model.sample_field_histogram_uniform <= 1,
          "model.sample_field_histogram_uniform must be in [0, 1]"),
         (config.model.sample_field_histogram_loss >= 0, "model.sample_field_histogram_loss must be >= 0"),
@@ -513,12 +529,8 @@ def validate(config: Config) -> None:
         (math.isfinite(config.train.sample_field_lr_scale) and config.train.sample_field_lr_scale > 0,
          "train.sample_field_lr_scale must be a positive number"),
         (config.render.chunk_points >= 1, "render.chunk_points must be >= 1"),
-        _one_of(config.model.density_activation, get_args(DensityActivation), "model.density_activation"),
-        _one_of(config.train.schedule, get_args(Schedule), "train.schedule"),
         (0.0 <= config.train.warmup_fraction < 1.0, "train.warmup_fraction must be in [0, 1)"),
         (config.train.minutes >= 0, "train.minutes must be >= 0"),
-        _one_of(config.extract.distill, get_args(ExtractDistill), "extract.distill"),
-        _one_of(config.extract.head_init, get_args(ExtractHeadInit), "extract.head_init"),
         (config.extract.distill_weight >= 0 and config.extract.distill_color_weight >= 0,
          "extract.distill_weight and extract.distill_color_weight must be >= 0"),
     ]
@@ -526,6 +538,11 @@ def validate(config: Config) -> None:
         if not ok:
             raise InputError(f"invalid config: {message}")
     samples_choices(config.model)  # raises on a malformed list
+
+
+CHOICES: dict[str, tuple[str, ...]] = _literal_choices()
+"""The choice fields of a :class:`Config` (``section.field`` → its values), read from their ``Literal`` types, so
+that the type is the one list of a field's choices (:func:`validate` checks them)."""
 
 
 MAX_RAYS_PER_STEP = 1 << 20

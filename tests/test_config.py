@@ -84,3 +84,20 @@ def test_proposal_fields_default_to_the_paper_way():
     apply_overrides(config, ["model.sample_field_proposal_loss=1", "model.sample_field_probes=16",
                              "model.sample_field_interval_jitter=true"])
     assert config.model.sample_field_probes == 16
+
+
+def test_every_choice_field_is_checked_against_its_literal_type():
+    import typing
+
+    from jneusample.config import CHOICES, ModelConfig, TrainConfig, ExtractConfig
+    from jneusample.models.registry import MODEL_KINDS
+
+    assert CHOICES["model.kind"] == MODEL_KINDS and CHOICES["train.schedule"] == ("steps", "time")
+    for section, cls in (("model", ModelConfig), ("train", TrainConfig), ("extract", ExtractConfig)):
+        literal = {name for name, hint in typing.get_type_hints(cls).items()
+                   if typing.get_origin(hint) is typing.Literal}
+        assert literal == {key.split(".")[1] for key in CHOICES if key.startswith(section + ".")}
+    for key, choices in CHOICES.items():
+        with pytest.raises(InputError, match=f"^invalid config: {key} must be "
+                                             f"{' or '.join(repr(c) for c in choices)}, got 'nope'$"):
+            apply_overrides(preset("tiny"), [f"{key}=nope"])
