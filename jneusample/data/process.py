@@ -40,6 +40,7 @@ from typing import Any, Callable, TextIO
 
 import numpy as np
 
+from .. import environment
 from ..errors import InputError
 from ..platform.fileio import staged_folder, write_json
 
@@ -236,7 +237,7 @@ def _pycolmap():
     except ImportError:
         raise InputError("jneusample process needs pycolmap, which is not installed "
                          "(pip install pycolmap==4.2.1, or pip install -e . in the repository)") from None
-    if os.environ.get("JNEUSAMPLE_VERBOSE") != "1":
+    if not environment.verbose():
         # Fatal only: COLMAP logs every image and bundle adjustment, and its errors ("Failed to create any sparse
         # model") would precede our one-line error, which says the same with what to try.
         pycolmap.logging.minloglevel = 3

@@ -24,11 +24,11 @@ for dW_i, the backward's pass writes g directly in bfloat16, only the small W_i 
 """
 from __future__ import annotations
 
-import os
 import warnings
 
 import numpy as np
 
+from .. import environment
 from ..platform import backend
 from ..platform.backend import jt
 
@@ -194,7 +194,7 @@ def _backward_source(n_terms: int, bf16: bool, relu: bool = True) -> str:
 
 
 def _enabled_here() -> bool:
-    return (os.environ.get("JNEUSAMPLE_FUSED_LINEAR", "1") != "0" and backend.ONEDNN_AVAILABLE
+    return (environment.fused_linear() and backend.ONEDNN_AVAILABLE
             and backend.DEVICE == "cpu" and not jt.flags.use_cuda)
 
 
@@ -381,7 +381,7 @@ def relu(x: jt.Var) -> jt.Var:
     """``max(x, 0)``; in training with :class:`ReLU`'s lean backward (``JNEUSAMPLE_FUSED_LINEAR=0``: Jittor's)."""
     from jittor import nn
 
-    if jt.flags.no_grad or os.environ.get("JNEUSAMPLE_FUSED_LINEAR", "1") == "0":
+    if jt.flags.no_grad or not environment.fused_linear():
         return nn.relu(x)
     return ReLU.apply(x)
 
@@ -396,7 +396,7 @@ def linear_relu(terms: list[tuple[jt.Var, jt.Var]], bias: jt.Var, bf16: bool = F
     if jt.flags.no_grad:
         fused = fused_linear(terms, bias, relu=relu)
         return fused if fused is not None else _plain_linear(terms, bias, relu=relu)
-    if os.environ.get("JNEUSAMPLE_FUSED_LINEAR", "1") == "0":
+    if not environment.fused_linear():
         return _plain_linear(terms, bias, relu=relu)
     bf16 = bf16 and not jt.flags.use_cuda and bf16_available()
     return LinearReLU(bf16, relu)(*[v for pair in terms for v in pair], bias)

@@ -32,6 +32,7 @@ import sys
 import warnings
 from functools import lru_cache
 
+from .. import environment
 from ..errors import InputError
 from .startup import (CudaToolkit, check_mpi_environment, gpu_present, jittor_home, mpi_import_failed, mpi_requested,
     one_line, resolve_device)
@@ -43,8 +44,8 @@ _DNNL_LIB_CANDIDATES = (
     "/usr/local/lib/libdnnl.so",
 )
 _DNNL_FOLDER = "dnnl_lnx_2.2.0_cpu_gomp"  # the name Jittor's installer checks for before downloading
-TF32_ENV = "JNEUSAMPLE_TF32"
-CUDNN_ENV = "JNEUSAMPLE_CUDNN"
+TF32_ENV = environment.TF32
+CUDNN_ENV = environment.CUDNN
 
 ONEDNN_AVAILABLE = False
 DEVICE = "cpu"
@@ -125,7 +126,7 @@ def _configure() -> None:
     if use_gpu:
         toolkit = decision.toolkit
         os.environ["nvcc_path"] = toolkit.nvcc  # the real binary: Jittor finds lib64/ and include/ beside it
-        if os.environ.get(CUDNN_ENV, "0") != "1":
+        if not environment.cudnn():
             os.environ.setdefault("conv_opt", "1")  # link cuBLAS + cuRAND only (no cuDNN, cuFFT, cuSPARSE)
         if toolkit.version and toolkit.version >= (13, 0):
             flags = _cuda13_compat_flags()
@@ -144,7 +145,7 @@ def _configure() -> None:
         # One GPU per MPI rank on each host, round-robin (otherwise every rank would use GPU 0).
         gpus = len(glob.glob("/dev/nvidia[0-9]*")) or 1
         os.environ["CUDA_VISIBLE_DEVICES"] = str(int(local_rank) % gpus)
-    if os.environ.get("JNEUSAMPLE_VERBOSE", "0") != "1":
+    if not environment.verbose():
         os.environ.setdefault("log_silent", "1")
     ONEDNN_AVAILABLE = _wire_onednn()
     if not ONEDNN_AVAILABLE:
@@ -172,12 +173,12 @@ except Exception as _exc:  # noqa: BLE001  (reworded where the cause is known: M
         raise mpi_import_failed(_exc) from _exc
     if DEVICE == "cuda":
         raise InputError(f"Jittor could not start on CUDA ({type(_exc).__name__}: {one_line(_exc)}); rerun with "
-                         "JNEUSAMPLE_VERBOSE=1 for Jittor's log, or set JNEUSAMPLE_DEVICE=cpu") from _exc
+                         f"{environment.VERBOSE}=1 for Jittor's log, or set {environment.DEVICE}=cpu") from _exc
     raise
 
 if DEVICE == "cuda":
     jt.flags.use_cuda = 1
-    TF32 = os.environ.get(TF32_ENV, "0") == "1"
+    TF32 = environment.tf32()
     if TF32:
         jt.flags.use_tensorcore = 1  # cuBLAS: CUBLAS_COMPUTE_32F_FAST_TF32 for float32 matmuls
 
@@ -257,11 +258,9 @@ def render_chunk_points(configured: int) -> int:
     device memory (:func:`chunk_points_for_memory`), or ``configured`` when it cannot be read.
     ``JNEUSAMPLE_CHUNK_POINTS`` overrides both.
     """
-    override = os.environ.get("JNEUSAMPLE_CHUNK_POINTS", "").strip()
-    if override:
-        if not override.isdigit() or int(override) < 1:
-            raise InputError(f"JNEUSAMPLE_CHUNK_POINTS={override!r}: expected a positive number of points")
-        return int(override)
+    override = environment.chunk_points()
+    if override is not None:
+        return override
     free = free_device_memory()
     return chunk_points_for_memory(free) if free else int(configured)
 

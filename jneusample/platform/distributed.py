@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
 import sys
 from pathlib import Path
@@ -24,12 +23,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .. import environment
 from . import backend
 from .startup import (  # noqa: F401  (re-exported: the launch checks used to live here)
     INSTALL_HINT, check_mpi_environment, launcher_world_size, mpi_import_failed, mpi_problem, mpi_requested,
 )
 
-DIGEST_DIR_ENV = "JNEUSAMPLE_PARAM_DIGEST_DIR"
+DIGEST_DIR_ENV = environment.PARAM_DIGEST_DIR
 """When set, :func:`dump_parameter_digest` makes every rank write ``rank<r>.json`` there (tests)."""
 
 
@@ -176,7 +176,7 @@ _initial_digest: str | None = None
 def note_initial_parameters(model) -> None:
     """Remember the digest of the parameters training starts from (only when the test hook is on)."""
     global _initial_digest
-    if os.environ.get(DIGEST_DIR_ENV):
+    if environment.param_digest_dir():
         _initial_digest = parameter_digest(model)
 
 
@@ -186,7 +186,7 @@ def dump_parameter_digest(model, step: int, directory: str | None = None) -> Pat
     A test hook that does not rely on any collective: each rank writes what it holds now (``digest``) and
     what it started from (``initial_digest``, see :func:`note_initial_parameters`). Not collective.
     """
-    directory = directory or os.environ.get(DIGEST_DIR_ENV)
+    directory = directory or environment.param_digest_dir()
     if not directory:
         return None
     path = Path(directory) / f"rank{rank()}.json"

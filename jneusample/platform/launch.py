@@ -37,12 +37,13 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .. import environment
 from . import fileio
 
 
-RELAUNCHED_ENV = "JNEUSAMPLE_RELAUNCHED"
+RELAUNCHED_ENV = environment.RELAUNCHED
 """Set in the ranks started by :func:`relaunch_under_mpi` (their value: the number of ranks)."""
-NO_RELAUNCH_ENV = "JNEUSAMPLE_NO_RELAUNCH"
+NO_RELAUNCH_ENV = environment.NO_RELAUNCH
 """``1``: never relaunch (run as one process whatever the config says)."""
 LAUNCHER_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMI_RANK", "SLURM_STEP_NUM_TASKS")
 """Any of these: this process was started by a launcher, which decides how many processes run."""
@@ -71,8 +72,8 @@ def relaunch_under_mpi(requested: int, device: str, resume_command: str | None =
     """
     ranks = cpu_ranks(requested)
     under_launcher = any(key in os.environ for key in LAUNCHER_VARIABLES)
-    if (command_line is None or ranks <= 1 or device != "cpu" or under_launcher or os.environ.get(RELAUNCHED_ENV)
-            or os.environ.get(NO_RELAUNCH_ENV) == "1"):
+    if (command_line is None or ranks <= 1 or device != "cpu" or under_launcher or environment.relaunched()
+            or environment.no_relaunch()):
         return None
     mpirun = shutil.which("mpirun")
     if mpirun is None:

@@ -30,10 +30,11 @@ import signal
 import sys
 from typing import Any, Callable, Iterator
 
+from .. import environment
 from ..errors import InputError
 
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
-STOP_FILE_ENV = "JNEUSAMPLE_STOP_FILE"
+STOP_FILE_ENV = environment.STOP_FILE
 """A file whose content, a signal number, asks every rank to stop as that signal would (written by the
 relaunching parent, :mod:`jneusample.platform.launch`)."""
 
@@ -77,10 +78,9 @@ def _handle(signum: int, frame) -> None:
 def _reports_signals() -> bool:
     """Whether this process tells the user that a signal arrived: one line per job, from rank 0, and none from
     the ranks of the relaunch (its parent already said so; a signal reaching them comes from mpirun)."""
-    from .launch import RELAUNCHED_ENV
     from .startup import launcher_rank
 
-    return launcher_rank() == 0 and not os.environ.get(RELAUNCHED_ENV)
+    return launcher_rank() == 0 and not environment.relaunched()
 
 
 def received() -> list[int]:
@@ -91,18 +91,17 @@ def received() -> list[int]:
 def mpirun_note(signum: int) -> str:
     """Words to add to "stopped by SIGTERM" in a job under the user's own ``mpirun``, which passes SIGINT, SIGTERM
     and SIGHUP on to every rank as SIGTERM (so the ranks cannot tell which one the user sent)."""
-    from .launch import RELAUNCHED_ENV
     from .startup import launcher_world_size
 
-    if signum != signal.SIGTERM or launcher_world_size() <= 1 or os.environ.get(RELAUNCHED_ENV) \
-            or os.environ.get(STOP_FILE_ENV):
+    if signum != signal.SIGTERM or launcher_world_size() <= 1 or environment.relaunched() \
+            or environment.stop_file():
         return ""
     return " (from mpirun, which sends SIGTERM to the ranks for SIGINT, SIGTERM and SIGHUP alike)"
 
 
 def file_signal() -> int:
     """The signal number written into ``$JNEUSAMPLE_STOP_FILE`` (0: no such file, or no stop asked)."""
-    path = os.environ.get(STOP_FILE_ENV)
+    path = environment.stop_file()
     if not path:
         return 0
     try:

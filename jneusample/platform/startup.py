@@ -26,10 +26,11 @@ import subprocess
 import warnings
 from dataclasses import dataclass, field
 
+from .. import environment
 from ..errors import InputError
 
-DEVICE_ENV = "JNEUSAMPLE_DEVICE"
-DEVICE_CHOICES = ("auto", "cpu", "cuda")
+DEVICE_ENV = environment.DEVICE
+DEVICE_CHOICES = environment.DEVICE_CHOICES
 INSTALL_HINT = "install OpenMPI with: apt-get install -y openmpi-bin libopenmpi-dev"
 _ARCH = "aarch64" if os.uname().machine == "aarch64" else "x86_64"
 
@@ -220,10 +221,7 @@ class DeviceDecision:
 
 def requested_device() -> str:
     """``JNEUSAMPLE_DEVICE`` (auto when unset), checked."""
-    choice = os.environ.get(DEVICE_ENV, "auto").strip().lower() or "auto"
-    if choice not in DEVICE_CHOICES:
-        raise InputError(f"{DEVICE_ENV}={choice!r}: expected auto, cpu or cuda")
-    return choice
+    return environment.device()
 
 
 def resolve_device(choice: str | None = None) -> DeviceDecision:
