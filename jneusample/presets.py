@@ -18,15 +18,19 @@ draws ``train.rays_per_step`` rays, so a step sees W times as many. LLFF's epoch
 step; on the other formats (Blender's 400k steps) the steps are divided by W, rounded up, as the official code does
 on W GPUs (mmcv's ``DistributedSampler`` gives each GPU 2000/W of an epoch's 2000 iterations, for 200 epochs).
 
-The other presets (``cpu``, ``quick``, ``tiny``) keep their own values; ``jneusample train`` applies these
-defaults only to a new run and only where the user did not give ``--factor`` / ``--steps`` (or ``--set
-data.factor`` / ``--set train.steps``).
+The other presets (``cpu``, ``quick``, ``tiny``) keep their own values, except that every preset reads an LLFF
+scene that ships no full-size images (only ``images_8/``, as the usual downloads) at factor 8.
+:func:`resolve_for_scene` applies all of this to a config, where the user did not choose the value (``jneusample
+train`` calls it for a new run, with what ``--factor`` / ``--steps`` / ``--set`` gave); a Python caller of
+:func:`jneusample.training.trainer.train` calls it to get the command's defaults.
 
 The preset itself, when ``--preset`` is not given, follows the device (:func:`default_preset`).
 """
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Callable
 
 from .config import Config
 
@@ -34,6 +38,8 @@ LLFF_PAPER_FACTOR = 4
 """Downscale factor of the official LLFF configuration (4032x3024 → 1008x756)."""
 LLFF_PAPER_EPOCHS = 100
 """Epochs of the training ray pool the official LLFF configuration trains for."""
+LLFF_DOWNSCALED_FACTOR = 8
+"""Factor of an LLFF scene without full-size images (the standard protocol's, and its smallest images)."""
 
 
 def steps_for_epochs(epochs: int, n_train_rays: int, rays_per_step: int) -> int:
@@ -77,6 +83,76 @@ def scene_defaults(config: Config, scene_format: str, n_train_rays: int | None =
     return values
 
 
+def llff_without_full_size(data: str | Path) -> bool:
+    """An LLFF scene folder that ships only downscaled images (``images_8/`` but no ``images/``)."""
+    data = Path(data)
+    return (data / "poses_bounds.npy").exists() and not (data / "images").is_dir() and (data / "images_8").is_dir()
+
+
+def train_ray_count(scene) -> int:
+    """The training ray pool of a loaded scene: training views × H × W (for ``resolve_for_scene``'s
+    ``train_rays``)."""
+    return len(scene.split("train")) * scene.intrinsics.height * scene.intrinsics.width
+
+
+def resolve_for_scene(config: Config, data_path: str | Path, scene_format: str,
+                      given: set[str] | frozenset[str] = frozenset(), world_size: int = 1,
+                      train_rays: Callable[[Config], int] | None = None,
+                      note: Callable[[str], None] | None = None) -> tuple[Config, list[str]]:
+    """Apply what ``config``'s preset takes from the scene in ``data_path`` (of ``scene_format``) under
+    ``world_size`` MPI ranks, to every field not in ``given`` (the ``section.field`` keys the user chose), for a
+    new run; returns the config (changed in place) and a note for each value set, as ``jneusample train`` prints
+    them after ``note: ``.
+
+    - ``paper`` on an LLFF scene: factor 4, then 100 epochs of the training rays at that factor
+      (:func:`scene_defaults`); counting them needs the scene at the resolved factor: ``train_rays(config)``
+      returns the pool (e.g. :func:`train_ray_count` of the scene loaded with ``config.data.factor``; it is
+      called only then, and is required then);
+    - ``paper`` on another format under W > 1 ranks: ``train.steps`` / W;
+    - any preset at factor 1 on an LLFF scene without full-size images: factor 8.
+
+    ``note(text)``, when given, is also called with each note as it is made (before ``train_rays`` loads the
+    scene, for the notes before it).
+    """
+    notes: list[str] = []
+
+    def say(text: str) -> None:
+        notes.append(text)
+        if note is not None:
+            note(text)
+
+    defaults = scene_defaults(config, scene_format, world_size=world_size)
+    if "factor" in defaults and "data.factor" not in given:
+        config.data.factor = defaults["factor"]
+        say(f"paper preset on an LLFF scene: --factor {config.data.factor} (the official LLFF config; pass --factor "
+            "to choose another)")
+    elif "data.factor" not in given and config.data.factor == 1 and llff_without_full_size(data_path):
+        # LLFF scenes usually ship only downscaled images; the standard protocol trains at factor 8.
+        config.data.factor = LLFF_DOWNSCALED_FACTOR
+        say(f"LLFF scene without full-size images/: using --factor {LLFF_DOWNSCALED_FACTOR} (the standard protocol)")
+    if "steps" in defaults and "train.steps" not in given:
+        # Each rank draws its own rays: W ranks see W times as many per step, so as many rays as the official
+        # single-GPU run (and as the official code on W GPUs) take steps / W.
+        say(f"paper preset under {world_size} MPI ranks: --steps {defaults['steps']} ({config.train.steps:,} "
+            f"/ {world_size}: the same rays in total as one process; pass --steps to choose another)")
+        config.train.steps = defaults["steps"]
+    if needs_train_rays(config, scene_format, given):
+        if train_rays is None:
+            raise ValueError("resolve_for_scene: the paper preset on an LLFF scene needs train_rays to count its "
+                             "training rays")
+        pool = train_rays(config)
+        config.train.steps = scene_defaults(config, scene_format, pool, world_size)["steps"]
+        say(f"paper preset on an LLFF scene: --steps {config.train.steps} ({LLFF_PAPER_EPOCHS} epochs of the "
+            f"{pool:,} training rays at {config.train.rays_per_step * world_size} rays per step, "
+            "the official LLFF config; pass --steps to choose another)")
+    return config, notes
+
+
+def needs_train_rays(config: Config, scene_format: str, given: set[str] | frozenset[str] = frozenset()) -> bool:
+    """Whether :func:`resolve_for_scene` counts the scene's training rays (calls ``train_rays``)."""
+    return "factor" in scene_defaults(config, scene_format) and "train.steps" not in given  # paper on LLFF
+
+
 def default_preset(device: str) -> str:
     """The preset of a new ``jneusample train`` run without ``--preset``: ``paper`` (the published configuration)
     when it runs on a CUDA GPU (``device == "cuda"``, as :func:`jneusample.platform.startup.resolve_device` decides), else
@@ -84,5 +160,6 @@ def default_preset(device: str) -> str:
     return "paper" if device == "cuda" else "cpu"
 
 
-__all__ = ["LLFF_PAPER_EPOCHS", "LLFF_PAPER_FACTOR", "default_preset", "scene_defaults", "steps_for_epochs",
-           "steps_for_ranks"]
+__all__ = ["LLFF_DOWNSCALED_FACTOR", "LLFF_PAPER_EPOCHS", "LLFF_PAPER_FACTOR", "default_preset",
+           "llff_without_full_size", "needs_train_rays", "resolve_for_scene", "scene_defaults", "steps_for_epochs",
+           "steps_for_ranks", "train_ray_count"]

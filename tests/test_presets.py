@@ -12,7 +12,8 @@ from jneusample.commands.train import load_training_scene
 from jneusample.config import apply_overrides, preset
 from jneusample.errors import InputError
 from jneusample.data import DEMO_SCENE
-from jneusample.presets import LLFF_PAPER_EPOCHS, default_preset, scene_defaults, steps_for_epochs, steps_for_ranks
+from jneusample.presets import (LLFF_PAPER_EPOCHS, default_preset, llff_without_full_size, resolve_for_scene,
+                                scene_defaults, steps_for_epochs, steps_for_ranks, train_ray_count)
 
 _spec = importlib.util.spec_from_file_location("llff_fixtures", Path(__file__).parent / "data" / "test_llff.py")
 llff_fixtures = importlib.util.module_from_spec(_spec)
@@ -140,3 +141,33 @@ def test_cpu_preset_keeps_factor_8_for_llff_without_full_size_images(tmp_path, c
     assert config.data.factor == 8 and "--factor 8" in err
     with pytest.raises(InputError, match=r"images_4: folder is missing for --factor 4"):
         load(root, "paper", capsys)  # paper wants the official factor 4; the note says how to choose another
+
+
+def test_llff_scene_without_full_size_images_defaults_to_factor_8(tmp_path):
+    (tmp_path / "poses_bounds.npy").write_bytes(b"")
+    (tmp_path / "images_8").mkdir()
+    assert llff_without_full_size(tmp_path)
+    (tmp_path / "images").mkdir()
+    assert not llff_without_full_size(tmp_path)  # full-size images present: keep the preset's factor
+
+
+def test_resolve_for_scene_gives_a_python_caller_the_commands_values(llff, capsys):
+    """The policy is the presets' (jneusample.presets.resolve_for_scene), not the command line's: the same config
+    and the same notes from Python as from `jneusample train`."""
+    from jneusample.data import load_scene
+
+    command, _, err = load(llff, "paper", capsys, overrides=["train.rays_per_step=64"])
+    loads = []
+
+    def train_rays(config):
+        loads.append(config.data.factor)
+        return train_ray_count(load_scene(llff, factor=config.data.factor, quiet=True))
+
+    config = apply_overrides(preset("paper"), ["train.rays_per_step=64"])
+    config, notes = resolve_for_scene(config, llff, "llff", train_rays=train_rays)
+    assert config == command and loads == [4]
+    assert [f"note: {text}" for text in notes] == [line for line in err.splitlines() if line.startswith("note: ")]
+    config, notes = resolve_for_scene(apply_overrides(preset("paper"), []), llff, "llff", {"train.steps"})
+    assert config.data.factor == 4 and config.train.steps == 400_000 and len(notes) == 1  # steps given: not counted
+    with pytest.raises(ValueError, match="train_rays"):
+        resolve_for_scene(preset("paper"), llff, "llff")

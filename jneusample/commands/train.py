@@ -102,10 +102,6 @@ def build_config(args, saved=None, default: str = "cpu"):
     return apply_overrides(config, args.overrides)
 
 
-def _llff_without_full_size(data: Path) -> bool:
-    return (data / "poses_bounds.npy").exists() and not (data / "images").is_dir() and (data / "images_8").is_dir()
-
-
 def _given(args, flag: str, key: str) -> bool:
     """Whether the user chose ``key`` (section.field) on the command line: ``--flag`` or ``--set key=...``."""
     return getattr(args, flag, None) is not None or any(
@@ -114,54 +110,34 @@ def _given(args, flag: str, key: str) -> bool:
 
 def load_training_scene(args, config, data: Path, new_run: bool, world_size: int | None = None,
                         load: bool = True):
-    """Load the scene to train on, after the scene-dependent defaults of the preset (a note on stderr each).
-
-    For a new run: ``paper`` on an LLFF scene trains at factor 4 for 100 epochs of its training rays, and on any
-    other scene under ``world_size`` W > 1 MPI ranks for its steps / W (:func:`jneusample.presets.scene_defaults`),
-    unless ``--factor`` / ``--steps`` say otherwise; other presets read an LLFF scene that ships no full-size
-    images at factor 8. A resumed run keeps its saved config. ``world_size`` None: this process's MPI job's
-    (imports Jittor). ``load=False`` reads the scene only where a default needs it (LLFF's ray pool) and then
-    returns None, for ``--print-config``.
+    """Load the scene to train on, after the preset's scene-dependent values for a new run
+    (:func:`jneusample.presets.resolve_for_scene`, a note on stderr each; what ``--factor`` / ``--steps`` / ``--set``
+    chose stays). A resumed run keeps its saved config. ``world_size`` None: this process's MPI job's (imports
+    Jittor). ``load=False`` reads the scene only where a default needs it (LLFF's ray pool) and then returns None,
+    for ``--print-config``.
     """
     from ..data import detect_format, load_scene
-    from ..presets import scene_defaults
+    from ..presets import resolve_for_scene, train_ray_count
 
     if world_size is None:
         from ..platform import backend
 
         world_size = backend.world_size()
-    fmt = detect_format(data)
-    factor_given = _given(args, "factor", "data.factor")
-    steps_given = _given(args, "steps", "train.steps")
-    defaults = scene_defaults(config, fmt, world_size=world_size) if new_run else {}
-    if "factor" in defaults and not factor_given:
-        config.data.factor = defaults["factor"]
-        print(f"note: paper preset on an LLFF scene: --factor {config.data.factor} (the official LLFF config; "
-              "pass --factor to choose another)", file=sys.stderr)
-    elif not factor_given and config.data.factor == 1 and _llff_without_full_size(data):
-        # LLFF scenes usually ship only downscaled images; the standard protocol trains at factor 8.
-        config.data.factor = 8
-        print("note: LLFF scene without full-size images/: using --factor 8 (the standard protocol)", file=sys.stderr)
-    if "steps" in defaults and not steps_given:
-        # Each rank draws its own rays: W ranks see W times as many per step, so as many rays as the official
-        # single-GPU run (and as the official code on W GPUs) take steps / W.
-        print(f"note: paper preset under {world_size} MPI ranks: --steps {defaults['steps']} ({config.train.steps:,} "
-              f"/ {world_size}: the same rays in total as one process; pass --steps to choose another)",
-              file=sys.stderr)
-        config.train.steps = defaults["steps"]
-    needs_pool = new_run and fmt == "llff" and "factor" in defaults and not steps_given
-    if not load and not needs_pool:
+    loaded = []
+
+    def load_now(config):
+        loaded.append(load_scene(data, factor=config.data.factor, testskip=config.data.testskip,
+                                 allow_outside=args.allow_outside_paths))
+        return loaded[-1]
+
+    if new_run:
+        given = {key for flag, key in (("factor", "data.factor"), ("steps", "train.steps")) if _given(args, flag, key)}
+        resolve_for_scene(config, data, detect_format(data), given, world_size,
+                          train_rays=lambda config: train_ray_count(load_now(config)),
+                          note=lambda text: print(f"note: {text}", file=sys.stderr))
+    if not load:
         return None
-    scene = load_scene(data, factor=config.data.factor, testskip=config.data.testskip,
-                       allow_outside=args.allow_outside_paths)
-    if needs_pool:
-        train_views = scene.split("train")
-        pool = len(train_views) * scene.intrinsics.height * scene.intrinsics.width
-        config.train.steps = scene_defaults(config, fmt, pool, world_size)["steps"]
-        print(f"note: paper preset on an LLFF scene: --steps {config.train.steps} (100 epochs of the "
-              f"{pool:,} training rays at {config.train.rays_per_step * world_size} rays per step, "
-              "the official LLFF config; pass --steps to choose another)", file=sys.stderr)
-    return scene if load else None
+    return loaded[-1] if loaded else load_now(config)
 
 
 def print_config(args, config, data: Path, new_run: bool) -> int:
