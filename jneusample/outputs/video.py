@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..platform.fileio import publish_temporary
+from ..platform.fileio import publish_temporary, temporary_file
 
 INSTALL_HINT = "install it (e.g. `apt-get install ffmpeg`)"
 DISK_FULL_TEXT = os.strerror(errno.ENOSPC)
@@ -74,9 +74,7 @@ class VideoWriter:
         self.padded = (self.width + self.width % 2, self.height + self.height % 2)
         self.frames = 0
         ffmpeg = require_ffmpeg()
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=self.path.parent)
-        os.close(fd)
-        self.tmp = Path(tmp)
+        self.tmp = temporary_file(self.path, suffix=".partial")  # ffmpeg writes it; close() publishes it
         command = [
             ffmpeg, "-y", "-loglevel", "error", "-nostdin",
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{self.padded[0]}x{self.padded[1]}", "-r", f"{fps:g}",

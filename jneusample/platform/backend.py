@@ -33,6 +33,7 @@ import warnings
 from functools import lru_cache
 
 from .. import environment
+from . import fileio
 from ..errors import InputError
 from .startup import (CudaToolkit, check_mpi_environment, gpu_present, jittor_home, mpi_import_failed, mpi_requested,
     one_line, resolve_device)
@@ -108,11 +109,11 @@ def _cuda13_compat_flags() -> str:
         os.makedirs(folder, exist_ok=True)
         current = open(path, encoding="utf-8").read() if os.path.exists(path) else None
         if current != _CUDA13_COMPAT:
-            with open(path + ".tmp", "w", encoding="utf-8") as handle:
-                handle.write(_CUDA13_COMPAT)
-            os.replace(path + ".tmp", path)
+            fileio.atomic_write_text(path, _CUDA13_COMPAT)  # other processes may read it while it is written
     except OSError as exc:
         raise InputError(f"cannot write {path} (needed to build Jittor for CUDA 13): {exc}") from None
+    except InputError as exc:  # fileio's one line (disk full: PATH, or PATH: cannot write (...))
+        raise InputError(f"{exc} (needed to build Jittor for CUDA 13)") from None
     return f"-include {path}"
 
 

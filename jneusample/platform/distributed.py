@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import environment
-from . import backend
+from . import backend, fileio
 from .startup import (  # noqa: F401  (re-exported: the launch checks used to live here)
     INSTALL_HINT, check_mpi_environment, launcher_world_size, mpi_import_failed, mpi_problem, mpi_requested,
 )
@@ -190,10 +190,9 @@ def dump_parameter_digest(model, step: int, directory: str | None = None) -> Pat
     if not directory:
         return None
     path = Path(directory) / f"rank{rank()}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
     record = {"rank": rank(), "world_size": world_size(), "step": int(step), "digest": parameter_digest(model),
               "initial_digest": _initial_digest}
-    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    fileio.atomic_write_text(path, json.dumps(record) + "\n")  # a test reads it while other ranks train
     return path
 
 

@@ -104,6 +104,18 @@ def publish_temporary(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
     _fsync_folder(path.parent)
 
 
+def temporary_file(path: str | os.PathLike, suffix: str = TEMP_SUFFIX) -> Path:
+    """A new, empty temporary file beside ``path`` (``.NAME.<random><suffix>``) for another program to write
+    (ffmpeg); :func:`publish_temporary` then moves it over ``path``. An OS error is one line (:func:`write_error`)."""
+    path = Path(path)
+    try:
+        handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    except OSError as exc:
+        raise write_error(path, exc) from None
+    os.close(handle)
+    return Path(tmp)
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """:func:`atomic_write_bytes` of ``text`` encoded as UTF-8."""
     atomic_write_bytes(path, text.encode("utf-8"))

@@ -74,3 +74,32 @@ def test_writability_checks(tmp_path):
         fileio.check_writable_file(tmp_path, "--json output")
     fileio.check_writable_dir(tmp_path / "new" / "run")
     assert not (tmp_path / "new").exists()  # the check creates nothing
+
+
+def test_temporary_file_is_beside_the_target_and_published_over_it(tmp_path):
+    from jneusample.platform.fileio import publish_temporary, temporary_file
+
+    target = tmp_path / "v.mp4"
+    tmp = temporary_file(target, suffix=".partial")
+    assert tmp.parent == tmp_path and tmp.name.startswith(".v.mp4.") and tmp.suffix == ".partial"
+    tmp.write_bytes(b"video")
+    publish_temporary(tmp, target)
+    assert target.read_bytes() == b"video" and not tmp.exists()
+    with pytest.raises(InputError, match=r"^.*missing.*: cannot write \("):
+        temporary_file(tmp_path / "missing" / "v.mp4")
+
+
+def test_only_fileio_renames_files_into_place():
+    """Every atomic write goes through fileio (issue 25): no other module calls os.replace / os.rename, except
+    process.py, which moves COLMAP's folders inside the staged folder that fileio.staged_folder publishes."""
+    import re
+    from pathlib import Path
+
+    import jneusample
+
+    package = Path(jneusample.__file__).parent
+    allowed = {"platform/fileio.py", "data/process.py"}
+    renaming = sorted(str(path.relative_to(package)) for path in package.rglob("*.py")
+                      if re.search(r"\bos\.(replace|rename)\(|\.rename\(", path.read_text(encoding="utf-8"))
+                      and str(path.relative_to(package)) not in allowed)
+    assert renaming == []
