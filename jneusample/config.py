@@ -70,9 +70,10 @@ class ModelConfig:
     ``eval --samples 16``; docs/method.md §8)."""
     sample_field_bins: int = 128
     """Quantile head: K, the bins of its histogram over [near, far] (its output width; independent of N)."""
-    samples_choices: str = ""
-    """Quantile head: comma-separated sample counts, e.g. '8,16,32,64'; each training step draws one of them
-    (uniformly, the same on every MPI rank), so that the model renders well at each. '' trains at n_samples."""
+    samples_choices: tuple[int, ...] = ()
+    """Quantile head: sample counts, ascending (``--set model.samples_choices=8,16,32,64``; a JSON list in
+    config.json); each training step draws one of them (the same on every MPI rank), so that the model renders
+    well at each. Empty: it trains at n_samples."""
     samples_choices_share: SamplesChoicesShare = "steps"
     """Quantile head: how the training steps are shared among model.samples_choices: 'steps' (each N an equal
     share of the steps), 'points' (each N an equal share of the radiance-field queries: N is drawn with
@@ -416,6 +417,8 @@ def preset(name: str) -> Config:
 def _coerce(value: Any, current: Any, key: str, source: str) -> Any:
     """Convert ``value`` (a string from the command line, or JSON data) to the type of ``current``."""
     target = type(current)
+    if target is tuple:  # a list of integers: '8,16,32' on the command line, [8, 16, 32] in JSON
+        return int_tuple(value, key, source)
     if isinstance(value, str) and target is not str:
         text = value.strip()
         if target is bool:
@@ -537,7 +540,7 @@ def validate(config: Config) -> None:
     for ok, message in checks:
         if not ok:
             raise InputError(f"invalid config: {message}")
-    samples_choices(config.model)  # raises on a malformed list
+    int_tuple(config.model.samples_choices, "model.samples_choices")  # set from Python: checked here too
 
 
 CHOICES: dict[str, tuple[str, ...]] = _literal_choices()
@@ -554,24 +557,28 @@ MAX_SAMPLE_FIELD_BINS = 4096
 """Upper bound of ``model.sample_field_bins``: the quantile search compares every sample with every bin edge."""
 
 
-def samples_choices(model: ModelConfig) -> tuple[int, ...]:
-    """The sample counts ``model.samples_choices`` lists, ascending ('8,16,32' → (8, 16, 32)); empty when the
-    field is ''. A value that is not an integer >= 2, or a repeated one, is a one-line InputError."""
-    text = model.samples_choices.strip()
-    if not text:
-        return ()
+def int_tuple(value: Any, key: str, source: str = "invalid config") -> tuple[int, ...]:
+    """A list of sample counts, ascending: '8,16,32' (comma-separated text: the command line, and the configs of
+    runs saved before this field was a list), or a list/tuple of integers → (8, 16, 32); '' or [] → (). A value
+    that is not an integer >= 2, or a repeated one, is a one-line InputError."""
+    if isinstance(value, str):
+        items = [item.strip() for item in value.split(",")] if value.strip() else []
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise InputError(f"{source}: {key} expects integers >= 2 separated by commas, got {value!r}")
     values = []
-    for item in text.split(","):
+    for item in items:
         try:
-            value = int(item.strip())
-        except ValueError:
-            value = 0
-        if value < 2:
-            raise InputError(f"invalid config: model.samples_choices must list integers >= 2 separated by commas "
-                             f"(e.g. 8,16,32,64), got {model.samples_choices!r}")
-        values.append(value)
+            number = float(item) if not isinstance(item, bool) else 0.0
+        except (TypeError, ValueError):
+            number = 0.0
+        if not number.is_integer() or number < 2:
+            raise InputError(f"{source}: {key} must list integers >= 2 separated by commas (e.g. 8,16,32,64), "
+                             f"got {value!r}")
+        values.append(int(number))
     if len(set(values)) != len(values):
-        raise InputError(f"invalid config: model.samples_choices lists a value twice: {model.samples_choices!r}")
+        raise InputError(f"{source}: {key} lists a value twice: {value!r}")
     return tuple(sorted(values))
 
 

@@ -46,12 +46,17 @@ def test_config_round_trips_through_json():
 
 
 def test_quantile_head_fields_validate():
-    from jneusample.config import samples_choices
-
     config = apply_overrides(preset("tiny"), ["model.sample_field_head=quantile", "model.sample_field_bins=64",
                                               "model.samples_choices=32, 8,16", "model.sample_field_jitter=false"])
-    assert samples_choices(config.model) == (8, 16, 32) and config.model.sample_field_jitter is False
-    assert samples_choices(preset("tiny").model) == ()
+    assert config.model.samples_choices == (8, 16, 32) and config.model.sample_field_jitter is False
+    assert preset("tiny").model.samples_choices == ()
+    # config.json holds a JSON list; runs saved before the field was typed hold the comma-separated text
+    assert Config.from_dict({"model": {"samples_choices": [16, 8]}}).model.samples_choices == (8, 16)
+    assert Config.from_dict({"model": {"samples_choices": "8,16"}}).model.samples_choices == (8, 16)
+    assert Config.from_dict({"model": {"samples_choices": ""}}).model.samples_choices == ()
+    assert json.loads(config.to_json())["model"]["samples_choices"] == [8, 16, 32]
+    with pytest.raises(InputError, match="model.samples_choices must list integers >= 2"):
+        Config.from_dict({"model": {"samples_choices": [8, 2.5]}})
     for name in ("paper", "cpu", "tiny"):  # the paper's head stays the default of every preset
         assert preset(name).model.sample_field_head == "paper"
 

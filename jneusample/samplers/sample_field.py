@@ -16,7 +16,7 @@ import numpy as np
 
 from ..platform.backend import jt  # noqa: F401  (configures Jittor before it is imported)
 
-from ..config import ModelConfig, samples_choices
+from ..config import ModelConfig
 from ..errors import InputError
 from ..fields.sample_field import PaperSampleField, QuantileSampleField, SampleField, paper_head_bias
 from ..fields.flops import linear_flops
@@ -180,7 +180,7 @@ class QuantileHeadSampler(SampleFieldSampler):
 
     def __init__(self, config: ModelConfig):
         super().__init__(config)
-        self.samples_choices = samples_choices(config)
+        self.samples_choices = tuple(sorted(config.samples_choices))
         self.choices_share = config.samples_choices_share
         self.jitter = config.sample_field_jitter
         self.histogram_loss_weight = config.sample_field_histogram_loss
