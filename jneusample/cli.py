@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import os
+import time
 
 from .errors import InputError
 
@@ -32,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if argv is None:  # started from a shell: a training command may restart itself under mpirun (launch.py)
+        # deferred: Jittor and the launcher start only once the arguments parsed
         from .platform import launch
 
         launch.command_line = sys.argv[1:]
@@ -64,9 +67,8 @@ def report_error(exc: InputError) -> int:
     leaves without MPI's finalisation, which would wait for ranks still inside a collective; ``mpirun`` ends
     them. Ranks of a launch that Jittor did not join (a refused launcher) fail alike: only rank 0 speaks.
     """
-    import os
-    import time
 
+    # deferred: Jittor and the launcher start only once the arguments parsed
     from .platform.startup import launcher_rank, launcher_world_size
 
     backend = sys.modules.get(f"{__package__}.platform.backend")

@@ -492,8 +492,6 @@ def choice_problems(config: Config) -> list[str]:
 
 def validate(config: Config) -> None:
     """Reject values no run can use, with the offending key in the message."""
-    import math
-
     for section in dataclasses.fields(config):  # inf / nan would pass the range checks below (nan > 0 is False
         values = getattr(config, section.name)  # but inf > 0 is True) and train into NaN
         if not dataclasses.is_dataclass(values):

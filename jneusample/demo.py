@@ -30,6 +30,7 @@ class DemoResult:
 
 def demo_config(minutes: float = DEMO_MINUTES):
     """The demo's run: the ``quick`` preset with a ``minutes`` training budget."""
+    # deferred: the demo checks its folder and prints its plan before Jittor starts
     from .config import preset
 
     config = preset("quick")
@@ -39,6 +40,7 @@ def demo_config(minutes: float = DEMO_MINUTES):
 
 def run_demo(out: Path, minutes: float = DEMO_MINUTES, progress: bool = True) -> DemoResult:
     """Train (or, if ``out`` holds a demo run, continue) and evaluate; returns the test metrics."""
+    # deferred: the demo checks its folder and prints its plan before Jittor starts
     from .platform import backend, fileio
     from .platform.checkpoint import latest_checkpoint
     from .data import DEMO_SCENE, load_scene
@@ -65,6 +67,7 @@ def run_demo(out: Path, minutes: float = DEMO_MINUTES, progress: bool = True) ->
 
 def test_strip(scene, eval_dir: Path) -> np.ndarray:
     """Ground truth (top row) above the evaluated renders (bottom row) of every test view."""
+    # deferred: the demo checks its folder and prints its plan before Jittor starts
     from PIL import Image
 
     from .outputs.visuals import comparison_strip, to_uint8

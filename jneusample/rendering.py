@@ -30,6 +30,7 @@ import numpy as np
 from .platform import backend
 from .platform.backend import jt
 from .data.rays import scene_rays
+from .errors import InputError
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,6 @@ exclusive sum is an N×N matrix (:func:`exclusive_cumsum`), 64 MiB of float32 at
 def check_samples_per_ray(n: int) -> int:
     """``n`` as an int when a model can render with it (2 ≤ n ≤ :data:`MAX_SAMPLES_PER_RAY`); a one-line
     InputError otherwise."""
-    from .errors import InputError
-
     if int(n) < 2:
         raise InputError(f"samples per ray must be at least 2, got {n}")
     if int(n) > MAX_SAMPLES_PER_RAY:

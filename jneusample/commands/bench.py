@@ -64,6 +64,7 @@ def check_args(args) -> list[str]:
 
 def run(args) -> int:
     """Run the benchmark, write ``--json``, print the summary table."""
+    # deferred: the command parses and checks its arguments before the library (and Jittor) starts
     from ..evaluation.benchmark import run_bench, summary_table
 
     names = check_args(args)

@@ -30,6 +30,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     """Convert, write atomically, print a summary; InputError on bad input. Returns the exit status 0."""
+    # deferred: the command parses and checks its arguments before the library (and Jittor) starts
     from ..data.colmap import convert
     from ..platform.fileio import write_json
 

@@ -35,6 +35,7 @@ def add_allow_outside_option(parser: argparse.ArgumentParser) -> None:
 def check_factor(factor: int | None) -> None:
     """``--factor`` of the commands that render a run: None (the run's) or a positive integer; 0 or less is a
     one-line error before anything is loaded (0 used to fall back to the run's factor silently)."""
+    # deferred: the command parses and checks its arguments before the library (and Jittor) starts
     from ..errors import InputError
 
     if factor is not None and factor < 1:

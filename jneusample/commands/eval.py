@@ -31,6 +31,7 @@ def register(subparsers) -> None:
 
 
 def parse_nets(text: str) -> tuple[str, ...]:
+    # deferred: the command parses and checks its arguments before the library (and Jittor) starts
     from ..errors import InputError
 
     if text.strip().lower() == "none":
@@ -43,6 +44,7 @@ def parse_nets(text: str) -> tuple[str, ...]:
 
 
 def run(args) -> int:
+    # deferred: the command parses and checks its arguments before the library (and Jittor) starts
     from .common import check_factor, interruptible
 
     check_factor(args.factor)

@@ -8,6 +8,7 @@ from .common import add_samples_option, samples_suffix
 
 
 def register(subparsers) -> argparse.ArgumentParser:
+    # deferred: the command parses and checks its arguments before the library (and Jittor) starts
     from ..outputs.export import DEFAULT_LEVEL, DEFAULT_MIN_OPACITY, DEFAULT_RESOLUTION, MAX_RESOLUTION, NDC_FAR_Z
 
     parser = subparsers.add_parser(
@@ -61,6 +62,7 @@ def default_out(run_dir: str, fmt: str, split: str | None, samples: int | None) 
 
 
 def run(args) -> int:
+    # deferred: the command parses and checks its arguments before the library (and Jittor) starts
     from ..outputs.export import ExportOptions, check_format, check_options, export, parse_bounds
     from ..platform.fileio import dumps
 

@@ -31,6 +31,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    # deferred: the command parses and checks its arguments before the library (and Jittor) starts
     import math
     import sys
 

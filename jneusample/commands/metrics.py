@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     Raises :class:`InputError` for a missing/unreadable image, images of different sizes, an image too
     small for SSIM or the chosen LPIPS net, an unwritable ``--json`` path, or missing LPIPS weights.
     """
+    # deferred: the command parses and checks its arguments before the library (and Jittor) starts
     from ..evaluation.metrics import image_metrics
     from ..evaluation.metrics import MIN_SIZE, SSIM_MIN_SIZE
 

@@ -25,6 +25,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    # deferred: the command parses and checks its arguments before the library (and Jittor) starts
     from pathlib import Path
 
     from ..platform import backend

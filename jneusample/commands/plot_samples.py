@@ -36,6 +36,7 @@ MAX_PIXELS = 12
 
 
 def run(args) -> int:
+    # deferred: the command parses and checks its arguments before the library (and Jittor) starts
     from .common import check_factor
 
     check_factor(args.factor)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 def register(subparsers) -> argparse.ArgumentParser:
     """Add the ``process`` subcommand to an ``argparse`` subparsers object."""
+    # deferred: the command parses and checks its arguments before the library (and Jittor) starts
     from ..data.process import CAMERA_MODELS, MATCHERS, ProcessOptions
 
     defaults = ProcessOptions()
@@ -48,6 +49,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     """Run the pipeline and print a summary; InputError on bad input. Returns the exit status 0."""
+    # deferred: the command parses and checks its arguments before the library (and Jittor) starts
     import sys
 
     from ..data.process import ProcessOptions, process

@@ -14,6 +14,7 @@ from .common import add_samples_option, samples_suffix
 
 
 def register(subparsers) -> argparse.ArgumentParser:
+    # deferred: the command parses and checks its arguments before the library (and Jittor) starts
     from ..data.camera_paths import INTERPOLATE_KEYS
 
     parser = subparsers.add_parser(
@@ -61,6 +62,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    # deferred: the command parses and checks its arguments before the library (and Jittor) starts
     from .common import check_factor, interruptible
 
     check_factor(args.factor)

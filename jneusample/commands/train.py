@@ -85,6 +85,7 @@ def build_config(args, saved=None, default: str = "cpu"):
     On --resume only what the user typed is applied on top of the saved config, so that any change is seen
     by the resume check (a different --preset included) and nothing changes silently to a preset's default.
     """
+    # deferred: the command parses and checks its arguments before the library (and Jittor) starts
     from ..config import apply_overrides, preset
 
     if saved is not None:
@@ -116,6 +117,7 @@ def load_training_scene(args, config, data: Path, new_run: bool, world_size: int
     Jittor). ``load=False`` reads the scene only where a default needs it (LLFF's ray pool) and then returns None,
     for ``--print-config``.
     """
+    # deferred: the command parses and checks its arguments before the library (and Jittor) starts
     from ..data import detect_format, load_scene
     from ..presets import resolve_for_scene, train_ray_count
 
@@ -147,6 +149,7 @@ def print_config(args, config, data: Path, new_run: bool) -> int:
     ray pool; the MPI world size from the launcher's environment, so Jittor is not started) and ``--max-minutes``,
     which becomes a time schedule's budget (``train.minutes``).
     """
+    # deferred: the command parses and checks its arguments before the library (and Jittor) starts
     from ..platform.startup import launcher_world_size
 
     load_training_scene(args, config, data, new_run, world_size=launcher_world_size(), load=False)
@@ -157,6 +160,7 @@ def print_config(args, config, data: Path, new_run: bool) -> int:
 
 
 def run(args) -> int:
+    # deferred: the command parses and checks its arguments before the library (and Jittor) starts
     from ..platform import fileio, runguard
     from ..data import DEMO_SCENE
     from ..presets import default_preset

@@ -34,6 +34,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    # deferred: the command parses and checks its arguments before the library (and Jittor) starts
     from ..outputs.viewer import ViewerOptions, check_options, is_loopback, view
 
     options = ViewerOptions(host=args.host, port=args.port, checkpoint=args.checkpoint, follow=args.follow,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from .images import inside_scene
 from .scene import Intrinsics, Scene, Views
 
 DEMO_SCENE = Path(__file__).resolve().parent.parent / "assets" / "demo_scene"
@@ -69,8 +70,6 @@ def load_scene(root: str | Path | None = None, factor: int = 1, testskip: int = 
     resolve inside ``root``; ``allow_outside`` (``--allow-outside-paths``) lifts that. ``render_frames``: frames
     of the scene's video path (default: the format's own).
     """
-    from .images import inside_scene
-
     root = Path(root) if root is not None else DEMO_SCENE
     fmt = FORMATS[detect_format(root)]
     if factor < 1:

@@ -175,6 +175,7 @@ def list_images(folder: Path) -> list[Path]:
 def check_images(paths: list[Path]) -> tuple[int, int]:
     """Open every image once; the shared (width, height). InputError naming an unreadable image, a size that
     differs from the first image's (one camera needs one size), or fewer than :data:`MIN_IMAGES` images."""
+    # deferred: pycolmap, PIL and COLMAP I/O load only when photos are processed
     from PIL import Image, UnidentifiedImageError
 
     if len(paths) < MIN_IMAGES:
@@ -233,6 +234,7 @@ def _pycolmap():
     """Import pycolmap (only here: a large native library the other commands never load) with its logging
     off unless JNEUSAMPLE_VERBOSE=1; InputError with the install command when it is missing."""
     try:
+        # deferred: pycolmap, PIL and COLMAP I/O load only when photos are processed
         import pycolmap
     except ImportError:
         raise InputError("jneusample process needs pycolmap, which is not installed "
@@ -392,6 +394,7 @@ def forward_facing(c2w: np.ndarray) -> bool:
     """Whether the cameras form a forward-facing capture (NDC rays suit it): their optical axes do not converge
     from directions spread over more than about 50° (the transforms.json loader's object-centric test), and none
     looks away from their mean viewing direction (which NDC could not represent). ``c2w``: (n, 4, 4) OpenGL."""
+    # deferred: pycolmap, PIL and COLMAP I/O load only when photos are processed
     from .transforms import estimate_centre
 
     centre, spread = estimate_centre(c2w[:, :3, :4])
@@ -407,6 +410,7 @@ def scene_meta(undistorted: Path, image_dir: Path, out_file: Path, original_came
     """transforms.json content for the undistorted model in ``undistorted`` (images in ``image_dir``), written
     later as ``out_file``: the ``colmap2nerf`` conversion, then centred and scaled, ndc decided, the removed
     distortion recorded as ``distortion_removed`` (the camera COLMAP estimated for the original photos)."""
+    # deferred: pycolmap, PIL and COLMAP I/O load only when photos are processed
     from .colmap import convert, read_model
 
     quiet = open(os.devnull, "w")  # the undistorted model has no distortion to warn about
@@ -469,6 +473,7 @@ def process(out: Path, images: Path | None = None, video: Path | None = None,
     _pycolmap()  # a missing pycolmap fails before any work
     began = time.monotonic()
     stages = StageProgress(6 if video is not None else 5, stream=stream, enabled=progress)
+    # deferred: pycolmap, PIL and COLMAP I/O load only when photos are processed
     from .colmap import camera_keys, read_model
 
     try:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from ..errors import InputError
 
 ORTHONORMAL_TOLERANCE = 1e-2
 """Largest |RᵀR − I| entry accepted for a pose's rotation (poses are stored in float32 or rounded text)."""
@@ -26,8 +27,6 @@ def check_rotations(rotations: np.ndarray, where: Callable[[int], str]) -> None:
     Raises:
         InputError naming the first bad pose. One check shared by the Blender, transforms.json and LLFF loaders.
     """
-    from ..errors import InputError
-
     rotations = np.asarray(rotations, np.float64).reshape(-1, 3, 3)
     gram = np.einsum("nji,njk->nik", rotations, rotations)
     bad = np.nonzero(np.abs(gram - np.eye(3)).max(axis=(1, 2)) > ORTHONORMAL_TOLERANCE)[0]
@@ -126,8 +125,6 @@ class Scene:
     from one random view per step (Blender's)."""
 
     def split(self, name: str) -> Views:
-        from ..errors import InputError
-
         if name not in self.splits:
             raise InputError(
                 f"{self.root}: scene has no split {name!r} (it has: {', '.join(sorted(self.splits))})"
@@ -141,8 +138,6 @@ class Scene:
 def holdout_splits(views: Views, holdout: int, testskip: int, source) -> dict[str, Views]:
     """Every ``holdout``-th view held out as 'test' (and 'val', the same views, thinned by ``testskip``);
     the rest is 'train'. ``holdout`` ≤ 0 keeps everything for training. ``source`` names the file in errors."""
-    from ..errors import InputError
-
     n = len(views)
     if not holdout or holdout <= 0:
         return {"train": views}

@@ -58,6 +58,7 @@ def parse_models(text: str) -> list[str]:
 
 def model_config(name: str):
     """The paper-width ModelConfig of a benchmark model name."""
+    # deferred: `jneusample bench` parses its arguments with this module before Jittor starts
     from ..config import preset
 
     config = preset("paper").model
@@ -79,6 +80,7 @@ def flops_per_ray(model, executed: bool = False) -> int:
 
 def bench_scene(height: int, width: int):
     """A Blender-like camera (lego's field of view, near 2, far 6, white background) with no images."""
+    # deferred: `jneusample bench` parses its arguments with this module before Jittor starts
     from ..data.scene import Intrinsics, Scene
 
     focal = 0.5 * width / math.tan(0.5 * 0.6911112)  # nerf_synthetic's camera_angle_x
@@ -87,6 +89,7 @@ def bench_scene(height: int, width: int):
 
 
 def bench_pose() -> np.ndarray:
+    # deferred: `jneusample bench` parses its arguments with this module before Jittor starts
     from ..data.camera_paths import spherical_pose
 
     return spherical_pose(30.0, -30.0, 4.0)
@@ -124,6 +127,7 @@ def chunk_portions(n_rays: int, chunk_rays: int, bands: int) -> list[tuple[int, 
 
 def timed_rays(jt, model, rays, span: tuple[int, int], settings, chunk_points: int) -> float:
     """Seconds to render rays[start:stop] with ``render_rays`` (synchronised before and after)."""
+    # deferred: `jneusample bench` parses its arguments with this module before Jittor starts
     from ..rendering import render_rays
 
     (start, stop), (origins, directions, view_dirs) = span, rays
@@ -136,6 +140,7 @@ def timed_rays(jt, model, rays, span: tuple[int, int], settings, chunk_points: i
 
 def train_steps(jt, model, scene, steps: int, rays: int, seed: int = 0) -> float:
     """Median seconds of a training step (forward, loss, backward, Adam) on ``rays`` random pixels."""
+    # deferred: `jneusample bench` parses its arguments with this module before Jittor starts
     from ..data.rays import scene_rays
     from ..rendering import Rays, RenderSettings
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from ..platform import backend, fileio
 from ..platform.backend import jt
@@ -17,6 +18,8 @@ from ..errors import InputError
 from ..rendering import render_image, render_settings
 from ..platform.runs import LoadedRun, load_run, read_scene_info, scene_folder
 from ..outputs.visuals import depth_to_image, error_to_image, png_bytes, to_uint8
+from .metrics import image_metrics as compute
+from ..platform.distributed import gather_objects, shard
 
 
 @dataclass
@@ -43,8 +46,6 @@ class EvalOptions:
 
 def image_metrics(prediction: np.ndarray, target: np.ndarray, lpips_nets: tuple[str, ...]) -> dict[str, float]:
     """PSNR on the float prediction; SSIM and LPIPS as docs/protocol.md describes."""
-    from .metrics import image_metrics as compute
-
     return compute(prediction, target, lpips_nets=lpips_nets)
 
 
@@ -73,14 +74,10 @@ def evaluate_run(run: LoadedRun, options: EvalOptions, progress: bool = True) ->
     out_dir = options.out_dir or run.run_dir / f"eval_{options.split}"
     settings = render_settings(scene, config, training=False)
     per_image: list[dict[str, Any]] = []
-    from ..platform.distributed import gather_objects, shard
-
     my_indices = shard(indices)
     iterator = my_indices
     is_root = backend.rank() == 0
     if progress and is_root:
-        from tqdm import tqdm
-
         iterator = tqdm(my_indices, desc=f"eval {options.split}", unit="img", dynamic_ncols=True,
                         mininterval=0.5 if sys.stderr.isatty() else 30.0)
     # Rank 0 writes everything into a staging folder that becomes out_dir only once the report is complete:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from jittor import nn  # noqa: E402  (after the backend configured Jittor)
 
 from .. import environment
 from ..platform import backend
@@ -306,8 +307,6 @@ def fused_linear(terms: list[tuple[jt.Var, jt.Var]], bias: jt.Var, relu: bool = 
 
 def _plain_linear(terms: list[tuple[jt.Var, jt.Var]], bias: jt.Var, relu: bool) -> jt.Var:
     """``Σ_i x_i @ w_iᵀ + b`` (then ReLU) with ordinary Jittor ops."""
-    from jittor import nn
-
     h = sum((nn.matmul_transpose(x, w) for x, w in terms[1:]), nn.matmul_transpose(*terms[0])) + bias
     return nn.relu(h) if relu else h
 
@@ -366,8 +365,6 @@ class ReLU(jt.Function):
     """``max(x, 0)`` with the lean backward ``dy·[y > 0]`` (for ReLUs that are not a :func:`linear_relu`)."""
 
     def execute(self, x: jt.Var) -> jt.Var:
-        from jittor import nn
-
         with jt.no_grad():
             self.y = nn.relu(x)
         return self.y
@@ -379,8 +376,6 @@ class ReLU(jt.Function):
 
 def relu(x: jt.Var) -> jt.Var:
     """``max(x, 0)``; in training with :class:`ReLU`'s lean backward (``JNEUSAMPLE_FUSED_LINEAR=0``: Jittor's)."""
-    from jittor import nn
-
     if jt.flags.no_grad or not environment.fused_linear():
         return nn.relu(x)
     return ReLU.apply(x)

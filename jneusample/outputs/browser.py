@@ -24,6 +24,7 @@ def find_chromium() -> tuple[str, str] | None:
 
 def open_chromium(url: str, width: int = 1000, height: int = 700):
     """A Selenium WebDriver of a headless system Chromium, window ``width``×``height`` CSS pixels, at ``url``."""
+    # deferred: selenium is needed only when a browser is opened (tests, screenshots)
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -187,6 +187,7 @@ def depth_png(distance: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, floa
 
 def png16_bytes(values: np.ndarray) -> bytes:
     """PNG file content of an (H, W) uint16 array: a 16-bit greyscale PNG."""
+    # deferred: the command checks its options with this module before Jittor starts
     from PIL import Image
 
     buffer = io.BytesIO()
@@ -209,6 +210,7 @@ def scene_box(c2w: np.ndarray, near: float, far: float) -> tuple[np.ndarray, np.
     centre to the nearest camera minus ``near`` (the ball every camera sees beyond its near bound), or
     (far − near)/2 when that is not positive. Cameras on a sphere of radius 4 with near 2 (Blender): [−2, 2]³.
     """
+    # deferred: the command checks its options with this module before Jittor starts
     from ..data.transforms import estimate_centre
 
     c2w = np.asarray(c2w, np.float64)
@@ -270,6 +272,7 @@ def mesh_from_grid(grid: np.ndarray, lo: np.ndarray, hi: np.ndarray, level: floa
     Raises:
         InputError (one line) when no surface crosses ``level``, naming the grid's range.
     """
+    # deferred: the command checks its options with this module before Jittor starts
     from skimage import measure
 
     grid = np.asarray(grid, np.float32)
@@ -351,6 +354,7 @@ def ply_bytes(vertices: np.ndarray, colours: np.ndarray, faces: np.ndarray | Non
     (``vertex_indices``, lists of three int32) when ``faces`` (F, 3) is given. ``vertices`` (V, 3),
     ``colours`` (V, 3) uint8."""
     try:
+        # deferred: the command checks its options with this module before Jittor starts
         from plyfile import PlyData, PlyElement
     except ImportError:
         raise InputError("the plyfile package is missing: pip install plyfile (or pip install -e .)") from None
@@ -398,6 +402,7 @@ def density_query(field, activation: str, variance: np.ndarray) -> Callable[[np.
     with the interval encoding sees each point spread over one grid cell (``variance`` (3,): cell²/12 per axis),
     as a sample standing for that length of its ray.
     """
+    # deferred: the command checks its options with this module before Jittor starts
     from ..platform.backend import jt
     from ..rendering import activate_density
 
@@ -418,6 +423,7 @@ def colour_query(field, points: np.ndarray, view_dirs: np.ndarray, variance: np.
                  progress: Callable[[int], Any] | None = None) -> np.ndarray:
     """(V, 3) uint8 colours of ``field`` at (V, 3) points seen along (V, 3) unit world-space view directions,
     in chunks of at most ``chunk_points`` points (``variance``: as :func:`density_query`)."""
+    # deferred: the command checks its options with this module before Jittor starts
     from ..platform.backend import jt
     from .visuals import to_uint8
 
@@ -445,6 +451,7 @@ def render_view(model, scene, c2w: np.ndarray, settings, chunk_points: int) -> d
     Rays go to :func:`~jneusample.rendering.render_rays` in blocks of 16 render chunks, so the per-sample
     weights and distances it returns stay bounded by the chunk size, whatever the image size.
     """
+    # deferred: the command checks its options with this module before Jittor starts
     from ..platform import backend
     from ..data.rays import scene_rays
     from ..rendering import chunk_rays_of, render_rays
@@ -532,6 +539,7 @@ def _progress_bar(total: int, desc: str, unit: str, enabled: bool):
     """A tqdm bar on stderr as eval's (refreshed rarely when stderr is not a terminal), or None."""
     if not enabled:
         return None
+    # deferred: the command checks its options with this module before Jittor starts
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=unit != "img", dynamic_ncols=True,
@@ -567,6 +575,7 @@ def export_depth(run, scene, options: ExportOptions, progress: bool) -> dict[str
     0 = no depth) and ``NAME_opacity.npy``; ``depth.json`` says what each is and each PNG's scale. Pixels with
     opacity ≤ ``min_opacity`` (or at NDC's infinite far end) have depth 0 in both.
     """
+    # deferred: the command checks its options with this module before Jittor starts
     from ..rendering import render_settings
 
     split = options.split or "test"
@@ -623,6 +632,7 @@ def export_pointcloud(run, scene, options: ExportOptions, progress: bool) -> dic
     """A coloured point cloud (binary PLY at ``options.out``) from every ``skip``-th view of the split (default
     train): one world-space point per pixel with opacity > ``min_opacity``, coloured by the render's surface
     colour (:func:`surface_colour`)."""
+    # deferred: the command checks its options with this module before Jittor starts
     from ..rendering import render_settings
     from .visuals import to_uint8
 
@@ -664,6 +674,7 @@ def export_mesh(run, scene, options: ExportOptions, progress: bool) -> dict[str,
     render chunk (:func:`jneusample.platform.backend.render_chunk_points`), so memory does not grow with the grid's
     MLP activations; the grid itself is R³ float32.
     """
+    # deferred: the command checks its options with this module before Jittor starts
     from ..platform import backend
 
     field = radiance_field_of(run.model, run.run_dir)
@@ -709,6 +720,7 @@ def export(run_dir: str | Path, options: ExportOptions, checkpoint: str | Path |
            progress: bool = True) -> dict[str, Any]:
     """Load the run (``checkpoint``: as :func:`jneusample.platform.runs.load_run`) and its scene, write the export
     ``options.format`` asks for, and return a summary (what was written, counts, timings)."""
+    # deferred: the command checks its options with this module before Jittor starts
     from ..data import load_scene
     from ..platform.runs import checkpoint_choice, load_run, read_scene_info, scene_folder
 

@@ -147,6 +147,7 @@ def _render_samples(model, rays: tuple[np.ndarray, np.ndarray, np.ndarray], sett
                     run_dir: Path, kind: str) -> dict[str, np.ndarray]:
     """:func:`~jneusample.rendering.render_rays` with :data:`SAMPLE_KEYS`; a model that does not return
     matching per-sample ``z`` and ``weights`` is a one-line InputError."""
+    # deferred: matplotlib and Jittor load only when a figure is drawn
     from ..rendering import render_rays
 
     try:
@@ -168,6 +169,7 @@ def collect_samples(run, scene, split: str = "test", view: int = 0, pixels: int 
     per block only the histograms are updated, so memory is bounded by the block plus the (H, W) maps rather
     than growing with H·W·N.
     """
+    # deferred: matplotlib and Jittor load only when a figure is drawn
     from ..data.rays import scene_rays
     from ..rendering import chunk_rays_of, render_settings
 
@@ -214,6 +216,7 @@ def collect_samples(run, scene, split: str = "test", view: int = 0, pixels: int 
 
 def draw_samples(study: SampleStudy):
     """The figure for a :class:`SampleStudy` (a :class:`matplotlib.figure.Figure`, Agg canvas)."""
+    # deferred: matplotlib and Jittor load only when a figure is drawn
     from matplotlib.figure import Figure
 
     k = len(study.pixels)
@@ -327,6 +330,7 @@ def study_samples(run, split: str = "test", view: int = 0, pixels: int = 6, bins
 
 def save_figure(fig, path: str | Path, dpi: int = 110) -> Path:
     """Write ``fig`` as PNG to ``path`` atomically (rendered in memory, then temp file + rename)."""
+    # deferred: matplotlib and Jittor load only when a figure is drawn
     from ..platform.fileio import atomic_write_bytes
 
     buffer = io.BytesIO()

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..platform.fileio import publish_temporary, temporary_file
+from ..platform.fileio import atomic_write_bytes, publish_temporary, temporary_file
+from .visuals import png_bytes
 
 INSTALL_HINT = "install it (e.g. `apt-get install ffmpeg`)"
 DISK_FULL_TEXT = os.strerror(errno.ENOSPC)
@@ -213,6 +214,7 @@ def load_render_scene(data: str | Path, factor: int, frames: int, allow_outside:
     """The scene with its video path built for ``frames`` frames by the format's own loader (Blender: the
     official spherical path generalised to n frames; LLFF and transforms.json: spiral / circle from the poses and
     bounds they normalise, with the defaults training used)."""
+    # deferred: the command checks its options with this module before Jittor starts
     from ..data import load_scene
 
     return load_scene(data, factor=factor, render_frames=frames, allow_outside=allow_outside)
@@ -220,6 +222,7 @@ def load_render_scene(data: str | Path, factor: int, frames: int, allow_outside:
 
 def camera_poses(scene, options: RenderOptions) -> np.ndarray:
     """(n, 3, 4) camera-to-world matrices of the frames (the paths that use the scene's own camera)."""
+    # deferred: the command checks its options with this module before Jittor starts
     from ..data.camera_paths import interpolated_path
 
     if options.path == "test":
@@ -253,6 +256,7 @@ def camera_rays(scene, c2w: np.ndarray, intrinsics, cols=None, rows=None) -> tup
     NDC scenes map the rays with the *scene's* (training) camera: those constants define the space the model was
     trained in, whatever camera looks at it.
     """
+    # deferred: the command checks its options with this module before Jittor starts
     from ..data.rays import image_rays, ndc_rays, pixel_rays
 
     if cols is None:
@@ -268,6 +272,7 @@ def camera_rays(scene, c2w: np.ndarray, intrinsics, cols=None, rows=None) -> tup
 def render_camera(model, scene, c2w: np.ndarray, intrinsics, settings, chunk_points: int) -> dict[str, np.ndarray]:
     """``color`` (H, W, 3), ``depth`` and ``acc`` (H, W) of one frame: the scene's camera when ``intrinsics`` is
     None, else that camera (a camera path file's frame)."""
+    # deferred: the command checks its options with this module before Jittor starts
     from ..rendering import render_image, render_rays
 
     if intrinsics is None:
@@ -278,6 +283,7 @@ def render_camera(model, scene, c2w: np.ndarray, intrinsics, settings, chunk_poi
 
 def compose_frame(outputs: dict[str, np.ndarray], near: float, far: float) -> tuple[np.ndarray, np.ndarray]:
     """(colour, depth) as (H, W, 3) uint8 frames; depth is grey (near = white, far and empty = black)."""
+    # deferred: the command checks its options with this module before Jittor starts
     from .visuals import depth_to_image, grey_to_rgb, to_uint8
 
     return to_uint8(outputs["color"]), grey_to_rgb(depth_to_image(outputs["depth"], outputs["acc"], near, far))
@@ -285,6 +291,42 @@ def compose_frame(outputs: dict[str, np.ndarray], near: float, far: float) -> tu
 
 def depth_video_path(out: Path) -> Path:
     return out.with_name(f"{out.stem}_depth{out.suffix}")
+
+
+class FrameSink:
+    """Where rank 0 puts the rendered frames, in order: the video(s) (colour and depth side by side, or two
+    videos) through ffmpeg, and the PNG frames when ``options.png_dir`` is set."""
+
+    def __init__(self, out: Path, options: RenderOptions, width: int, height: int, fps: float, videos: bool):
+        self.options, self.written = options, 0
+        self.writers: list[VideoWriter] = []
+        if videos:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if options.layout == "side":
+                self.writers.append(VideoWriter(out, 2 * width, height, fps=fps))
+            else:
+                self.writers.append(VideoWriter(out, width, height, fps=fps))
+                self.writers.append(VideoWriter(depth_video_path(out), width, height, fps=fps))
+
+    def write(self, colour: np.ndarray, depth: np.ndarray) -> None:
+        """The next frame: colour and depth images (H, W, 3) uint8."""
+        if self.options.png_dir is not None:
+            atomic_write_bytes(self.options.png_dir / f"{self.written:04d}_rgb.png", png_bytes(colour))
+            atomic_write_bytes(self.options.png_dir / f"{self.written:04d}_depth.png", png_bytes(depth))
+        if self.writers and self.options.layout == "side":
+            self.writers[0].write(np.concatenate([colour, depth], axis=1))
+        elif self.writers:
+            self.writers[0].write(colour)
+            self.writers[1].write(depth)
+        self.written += 1
+
+    def close(self) -> list[str]:
+        """Finish the videos (each moved into place atomically); their paths."""
+        return [str(writer.close()) for writer in self.writers]
+
+    def abort(self) -> None:
+        for writer in self.writers:
+            writer.abort()  # harmless for a writer already closed: its temporary file is gone
 
 
 def render_video(run_dir: str | Path, out: str | Path, options: RenderOptions, checkpoint: str | None = None,
@@ -296,13 +338,12 @@ def render_video(run_dir: str | Path, out: str | Path, options: RenderOptions, c
     frame ``round·size + r``, the frames are gathered, and rank 0 appends them in order, so memory holds at most
     one frame per rank.
     """
+    # Jittor here, not at the top: `jneusample render` checks its arguments with this module before Jittor starts
     from ..platform import backend
-    from ..platform.fileio import atomic_write_bytes
     from ..platform.distributed import gather_objects
     from ..data.camera_paths import read_camera_path
     from ..rendering import render_settings
     from ..platform.runs import load_run, read_scene_info, scene_folder
-    from .visuals import png_bytes
 
     out = Path(out)
     check_options(options, out)
@@ -332,15 +373,7 @@ def render_video(run_dir: str | Path, out: str | Path, options: RenderOptions, c
     rank, size = backend.rank(), backend.world_size()
     is_writer = rank == 0
 
-    writers: list[VideoWriter] = []
-    if is_writer and use_ffmpeg:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if options.layout == "side":
-            writers.append(VideoWriter(out, 2 * w, h, fps=fps))
-        else:
-            writers.append(VideoWriter(out, w, h, fps=fps))
-            writers.append(VideoWriter(depth_video_path(out), w, h, fps=fps))
-
+    sink = FrameSink(out, options, w, h, fps, use_ffmpeg and is_writer)
     rounds = range(0, len(poses), size)
     if progress and is_writer:
         from tqdm import tqdm
@@ -348,7 +381,6 @@ def render_video(run_dir: str | Path, out: str | Path, options: RenderOptions, c
         rounds = tqdm(rounds, desc=f"render {options.path}", unit="frame" if size == 1 else "round",
                       dynamic_ncols=True, mininterval=0.5 if sys.stderr.isatty() else 30.0)
     start = time.perf_counter()
-    written = 0
     try:
         for first in rounds:
             index = first + rank
@@ -359,22 +391,11 @@ def render_video(run_dir: str | Path, out: str | Path, options: RenderOptions, c
                 mine = compose_frame(outputs, scene.near, scene.far)
             # Every rank takes part in every round (the gather is collective); ranks past the end send None.
             for frame in gather_objects(mine):
-                if frame is None or not is_writer:
-                    continue
-                colour, depth = frame
-                if options.png_dir is not None:
-                    atomic_write_bytes(options.png_dir / f"{written:04d}_rgb.png", png_bytes(colour))
-                    atomic_write_bytes(options.png_dir / f"{written:04d}_depth.png", png_bytes(depth))
-                if writers and options.layout == "side":
-                    writers[0].write(np.concatenate([colour, depth], axis=1))
-                elif writers:
-                    writers[0].write(colour)
-                    writers[1].write(depth)
-                written += 1
-        paths = [str(writer.close()) for writer in writers]
+                if frame is not None and is_writer:
+                    sink.write(*frame)
+        paths = sink.close()
     except BaseException:
-        for writer in writers:
-            writer.abort()  # harmless for a writer already closed: its temporary file is gone
+        sink.abort()
         raise
     seconds = time.perf_counter() - start
     return {

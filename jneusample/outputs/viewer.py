@@ -115,6 +115,7 @@ def check_port_free(host: str, port: int) -> None:
 
 def c2w_from_viser(wxyz: np.ndarray, position: np.ndarray) -> np.ndarray:
     """(3, 4) OpenGL camera-to-world matrix of a viser camera (an OpenCV rotation quaternion and a position)."""
+    # deferred: the command checks its options with this module before Jittor (and viser) start
     from viser.transforms import SO3
 
     rotation = SO3(np.asarray(wxyz, np.float64)).as_matrix() @ OPENCV_FROM_OPENGL
@@ -123,6 +124,7 @@ def c2w_from_viser(wxyz: np.ndarray, position: np.ndarray) -> np.ndarray:
 
 def viser_pose(c2w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(wxyz, position) of an OpenGL (3, 4) c2w as viser wants them (OpenCV camera axes)."""
+    # deferred: the command checks its options with this module before Jittor (and viser) start
     from viser.transforms import SO3
 
     c2w = np.asarray(c2w, np.float64)
@@ -132,6 +134,7 @@ def viser_pose(c2w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def view_intrinsics(fov_y: float, width: int, height: int):
     """Pinhole :class:`~jneusample.data.scene.Intrinsics` of a ``width``×``height`` frame with vertical field of
     view ``fov_y`` (radians), square pixels, principal point at the centre (the Blender loader's convention)."""
+    # deferred: the command checks its options with this module before Jittor (and viser) start
     from ..data.scene import Intrinsics
 
     focal = 0.5 * height / math.tan(0.5 * fov_y)
@@ -174,6 +177,7 @@ def frustum_scale(positions: np.ndarray) -> float:
 
 def display_image(outputs: dict[str, np.ndarray], mode: str, near: float, far: float) -> np.ndarray:
     """(H, W, 3) uint8 of a render's ``color``/``depth``/``acc`` for ``mode`` (one of :data:`MODES`)."""
+    # deferred: the command checks its options with this module before Jittor (and viser) start
     from .video import compose_frame
     from .visuals import grey_to_rgb, to_uint8
 
@@ -206,6 +210,7 @@ class ViewCamera:
 def render_view(model, scene, camera: ViewCamera, settings, chunk_points: int) -> tuple[dict[str, np.ndarray], float]:
     """Render ``camera`` with ``model`` (any size, any pose; NDC scenes through the training camera's NDC);
     returns the outputs ((H, W, 3) colour, (H, W) depth and acc) and the seconds it took, synchronised."""
+    # deferred: the command checks its options with this module before Jittor (and viser) start
     from ..platform.backend import jt
     from .video import render_camera
 
@@ -235,6 +240,7 @@ class PixelSamples:
 def pixel_samples(model, scene, camera: ViewCamera, col: float, row: float, settings,
                   chunk_points: int) -> PixelSamples:
     """Render the one ray through pixel (``col``, ``row``) of ``camera`` and keep its samples and weights."""
+    # deferred: the command checks its options with this module before Jittor (and viser) start
     from .export import ndc_to_world
     from ..rendering import render_rays
     from .video import camera_rays
@@ -257,6 +263,7 @@ def pixel_samples(model, scene, camera: ViewCamera, col: float, row: float, sett
 def samples_figure(samples: PixelSamples, near: float, far: float, n_label: int) -> np.ndarray:
     """(H, W, 3) uint8 picture of one ray: the sample positions t = (z − near)/(far − near) as ticks and their
     compositing weights as stems (matplotlib's Agg canvas directly, no pyplot)."""
+    # deferred: the command checks its options with this module before Jittor (and viser) start
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -279,6 +286,7 @@ def samples_figure(samples: PixelSamples, near: float, far: float, n_label: int)
 def validation_psnr(model, scene, settings, chunk_points: int, views: int) -> tuple[float, int, str]:
     """Mean PSNR (dB) of the model on the first ``views`` validation views (the test split when the scene has no
     val split); returns (PSNR, views rendered, split name)."""
+    # deferred: the command checks its options with this module before Jittor (and viser) start
     from ..evaluation.metrics.psnr import psnr
     from ..rendering import render_image
 
@@ -334,6 +342,7 @@ class Viewer:
     """A viser server showing a run; :meth:`start` serves it, :meth:`stop` ends it (also a context manager)."""
 
     def __init__(self, run_dir: str | Path, options: ViewerOptions | None = None):
+        # deferred: the command checks its options with this module before Jittor (and viser) start
         from ..data import load_scene
         from ..rendering import render_settings
         from ..platform.runs import load_run, read_scene_info, scene_folder
@@ -372,6 +381,7 @@ class Viewer:
 
     def start(self) -> "Viewer":
         """Bind the port (a one-line InputError when it is taken), build the scene and GUI, start rendering."""
+        # deferred: the command checks its options with this module before Jittor (and viser) start
         import viser
 
         check_port_free(self.options.host, self.options.port)
@@ -430,6 +440,7 @@ class Viewer:
     def _build_scene(self) -> None:
         """Training cameras as frustums with their images; world up from the cameras; the first training
         camera as the initial view."""
+        # deferred: the command checks its options with this module before Jittor (and viser) start
         from PIL import Image
 
         train = self.scene.split("train")
@@ -634,6 +645,7 @@ class Viewer:
 
     def _maybe_follow(self) -> None:
         """With ``follow``: every ``follow_seconds`` load the newest checkpoint when it is newer than ours."""
+        # deferred: the command checks its options with this module before Jittor (and viser) start
         from ..platform.checkpoint import list_checkpoints
         from ..platform.runs import load_run
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+from PIL import Image
 
 ERROR_GAIN = 4.0
 """Error maps show 4·|prediction − target| (mean over RGB): an error of 0.25 is already white, so the small
@@ -47,8 +48,6 @@ def grey_to_rgb(image: np.ndarray) -> np.ndarray:
 
 def png_bytes(array: np.ndarray) -> bytes:
     """PNG file content of an (H, W) or (H, W, 3) uint8 array (written to disk atomically by the caller)."""
-    from PIL import Image
-
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="PNG")
     return buffer.getvalue()

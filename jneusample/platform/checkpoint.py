@@ -238,6 +238,7 @@ def load_model_state(model, arrays: dict[str, np.ndarray], source: Path) -> None
                 f"{source}: checkpoint is for another model shape ({name} is {tuple(array.shape)}, "
                 f"the config makes {tuple(value.shape)})"
             )
+    # deferred: reading a checkpoint's metadata needs no Jittor
     from .backend import jt
 
     for name, value in current.items():

@@ -28,6 +28,7 @@ from . import backend, fileio
 from .startup import (  # noqa: F401  (re-exported: the launch checks used to live here)
     INSTALL_HINT, check_mpi_environment, launcher_world_size, mpi_import_failed, mpi_problem, mpi_requested,
 )
+from . import safe_pickle
 
 DIGEST_DIR_ENV = environment.PARAM_DIGEST_DIR
 """When set, :func:`dump_parameter_digest` makes every rank write ``rank<r>.json`` there (tests)."""
@@ -83,8 +84,6 @@ def gather_objects(obj: Any) -> list[Any]:
     padded = data + b"\0" * (int(words[me]) * 4 - len(data))
     buffer[offsets[me]:offsets[me + 1]] = np.frombuffer(padded, dtype=np.int32)
     raw = _all_reduce_sum(buffer).astype(np.int32).tobytes()
-    from . import safe_pickle
-
     return [safe_pickle.loads(raw[offsets[r] * 4:offsets[r] * 4 + lengths[r]]) for r in range(size)]
 
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .. import environment
-from . import fileio
+from . import fileio, runguard
 
 
 RELAUNCHED_ENV = environment.RELAUNCHED
@@ -227,8 +227,6 @@ class RankSupervisor:
         self.stop_file = ""
 
     def run(self) -> int:
-        from . import runguard
-
         with tempfile.TemporaryDirectory(prefix="jneusample-ranks-") as folder:
             self.stop_file = os.path.join(folder, "stop")
             self.env[runguard.STOP_FILE_ENV] = self.stop_file

@@ -14,6 +14,8 @@ import sys
 import threading
 from pathlib import Path
 from typing import Any
+from importlib.metadata import version
+import subprocess
 
 
 def cpu_model() -> str:
@@ -33,8 +35,6 @@ def machine_info() -> dict[str, Any]:
     except (ValueError, OSError):
         mem_gib = float("nan")
     try:
-        from importlib.metadata import version
-
         jittor = version("jittor")
     except Exception:  # noqa: BLE001 (a report field, never fatal)
         jittor = "not installed"
@@ -78,8 +78,6 @@ class LoadMonitor:
 def git_commit(repo: Path | None = None) -> str:
     """The checkout's commit (40 hex digits), with ``-dirty`` when tracked files differ from it; 'unknown' outside
     a git checkout (an installed package)."""
-    import subprocess
-
     repo = repo or Path(__file__).resolve().parents[2]
     try:
         commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,

@@ -78,6 +78,7 @@ def _handle(signum: int, frame) -> None:
 def _reports_signals() -> bool:
     """Whether this process tells the user that a signal arrived: one line per job, from rank 0, and none from
     the ranks of the relaunch (its parent already said so; a signal reaching them comes from mpirun)."""
+    # deferred: the CLI installs the guard before Jittor starts; backend would start it
     from .startup import launcher_rank
 
     return launcher_rank() == 0 and not environment.relaunched()
@@ -91,6 +92,7 @@ def received() -> list[int]:
 def mpirun_note(signum: int) -> str:
     """Words to add to "stopped by SIGTERM" in a job under the user's own ``mpirun``, which passes SIGINT, SIGTERM
     and SIGHUP on to every rank as SIGTERM (so the ranks cannot tell which one the user sent)."""
+    # deferred: the CLI installs the guard before Jittor starts; backend would start it
     from .startup import launcher_world_size
 
     if signum != signal.SIGTERM or launcher_world_size() <= 1 or environment.relaunched() \
@@ -192,6 +194,7 @@ def _restore(previous: dict[int, Any]) -> None:
 def stop_requested() -> int:
     """The signal number that asked training to stop (0: none). Collective under MPI (call it on every rank):
     when any rank received one, every rank gets a non-zero answer, so that they all stop at the same step."""
+    # deferred: the CLI installs the guard before Jittor starts; backend would start it
     from . import backend, distributed
 
     local = _received[0] if _received else file_signal()
@@ -209,6 +212,7 @@ def check_loss(loss_value: float, step: int, run_dir) -> None:
     Called after the optimizer step and before anything is logged or checkpointed for ``step``: the
     non-finite parameters are never written, and no good checkpoint is pruned because of them.
     """
+    # deferred: the CLI installs the guard before Jittor starts; backend would start it
     from . import distributed
     from .checkpoint import latest_checkpoint
 
@@ -229,6 +233,7 @@ def guarded(train_function: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(train_function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        # deferred: the CLI installs the guard before Jittor starts; backend would start it
         from . import backend, distributed
         from .runlock import RunLock
 

@@ -317,6 +317,7 @@ def load_run(run_dir: str | Path, checkpoint: str | Path | None = None, samples:
     string ending in .ckpt / holding a '/'). Safe on a run being trained: only complete checkpoints carry a
     final name, and for 'latest' one pruned while we look is skipped for the newer one that replaced it.
     """
+    # deferred: the models (and Jittor) load only when a run's model is built
     from ..models.registry import build_model
 
     run_dir = Path(run_dir)

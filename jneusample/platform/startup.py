@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import warnings
 from dataclasses import dataclass, field
+import json
 
 from .. import environment
 from ..errors import InputError
@@ -166,8 +167,6 @@ def jittor_home() -> str:
     if os.environ.get("JITTOR_HOME"):
         return os.path.abspath(os.environ["JITTOR_HOME"])
     try:
-        import json
-
         with open(os.path.join(os.path.expanduser("~"), ".cache", "jittor", "config.json"), encoding="utf-8") as f:
             saved = json.load(f).get("JITTOR_HOME")
         if saved:
