@@ -17,7 +17,7 @@ from ..config import Config
 from ..data.batches import RayBatcher
 from ..platform import backend, distributed
 from ..platform.checkpoint import checkpoint_dir, load_checkpoint, load_model_state, model_state, save_checkpoint
-from ..platform.runs import truncate_metrics, write_config, write_scene_info
+from ..platform.runs import SceneInfo, truncate_metrics, write_config, write_scene_info
 from .budget import TrainingClock
 from .optim import load_optimizer_state, optimizer_state
 
@@ -57,7 +57,8 @@ def restore(model, optimizer, batcher: RayBatcher, seed: int, resume_from: Path 
     return start
 
 
-def write_run_files(run_dir: Path, config: Config, scene_info: dict[str, Any] | None, start_step: int) -> None:
+def write_run_files(run_dir: Path, config: Config, scene_info: SceneInfo | dict[str, Any] | None,
+                    start_step: int) -> None:
     """Rank 0: the run directory, its config and scene info, the metrics log cut back to ``start_step``, and no
     temporaries of a checkpoint write cut short by a crash or a killed MPI job (never valid checkpoints)."""
     if backend.rank() != 0:

@@ -18,7 +18,7 @@ from ..data.scene import Scene
 from ..models.registry import build_model
 from ..platform import backend, distributed, runguard
 from ..platform.backend import jt
-from ..platform.runs import prepare_run_dir
+from ..platform.runs import SceneInfo, prepare_run_dir
 from ..rendering import Rays, render_settings
 from .budget import TimeBudget, TrainingClock, with_time_budget
 from .checkpointing import Checkpointer, restore, write_run_files
@@ -48,7 +48,7 @@ class TrainResult:
 
 @runguard.guarded  # rank 0 holds the run directory's lock; SIGINT/SIGTERM/SIGHUP stop after a step
 def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = False,
-          max_minutes: float | None = None, progress: bool = True, scene_info: dict[str, Any] | None = None,
+          max_minutes: float | None = None, progress: bool = True, scene_info: SceneInfo | dict[str, Any] | None = None,
           initial_model: dict[str, np.ndarray] | None = None, stop_at: int | None = None,
           extra_loss: Callable[[Rays, dict[str, jt.Var]], jt.Var] | None = None) -> TrainResult:
     """Train (or resume) a run in ``run_dir`` until ``config.train.steps`` or ``max_minutes``.
