@@ -427,3 +427,30 @@ def test_doc_checker(tmp_path):
                        "f.md", tmp_path, [])[0].startswith("f.md:1: an inline marker names one key")
     assert "does not follow a number" in check_prose("y <!-- benchmarks/results/bench.json:wall -->", "f.md",
                                                      tmp_path, [])[0]
+
+
+def test_every_markdown_file_is_checked_or_generated_from_its_json():
+    """README.md and docs/*.md are checked above; any other tracked markdown must be an evaluation report
+    (``eval_test/results.md``) that its ``results.json`` regenerates exactly, so that no number in a markdown file
+    escapes a JSON file."""
+    import subprocess
+
+    listed = subprocess.run(["git", "ls-files", "*.md"], cwd=REPO, capture_output=True, text=True)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout: the tracked markdown files are unknown")
+    from jneusample.evaluation.evaluate import results_markdown
+
+    checked = {path.relative_to(REPO) for path in documents()}
+    unchecked = []
+    for name in listed.stdout.split():
+        path = REPO / name
+        if Path(name) in checked or name.startswith("jneusample/assets/"):  # the demo scene's description: settings, no measurements
+            continue
+        report = path.with_name("results.json")
+        if path.name != "results.md" or not report.is_file():
+            unchecked.append(name)
+            continue
+        shown = path.read_text()
+        scene = shown.splitlines()[4].split("|")[1].strip()  # the table's one data row names the scene
+        assert shown == results_markdown(json.loads(report.read_text()), scene), name
+    assert not unchecked, f"markdown files no checker reads: {unchecked}"
