@@ -27,11 +27,11 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from jittor import nn  # noqa: E402  (after the backend configured Jittor)
 
 from .. import environment
 from ..platform import backend
 from ..platform.backend import jt
+from jittor import nn  # noqa: E402  (after the backend configured Jittor)
 
 _STATE: dict[str, bool | None] = {"ok": None}
 

@@ -162,3 +162,24 @@ def test_cli_with_cuda_asked_for_and_no_gpu_prints_one_line(tmp_path):
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: JNEUSAMPLE_DEVICE=cuda but CUDA cannot work here"), lines
+
+
+def test_every_module_imports_jittor_only_after_the_backend_configured_it():
+    """A module-level ``import jittor`` / ``from jittor import ...`` before ``platform.backend`` is imported would
+    start Jittor unconfigured (it probes CUDA, ignores the device choice) when that module is imported first."""
+    import ast
+
+    early = []
+    for path in sorted((REPO / "jneusample").rglob("*.py")):
+        if path.name == "backend.py":
+            continue
+        configured = False
+        for node in ast.parse(path.read_text()).body:
+            if not isinstance(node, (ast.Import, ast.ImportFrom)):
+                continue
+            module = node.module or "" if isinstance(node, ast.ImportFrom) else node.names[0].name
+            if module.endswith("backend") or any(alias.name == "backend" for alias in node.names):
+                configured = True
+            elif module.split(".")[0] == "jittor" and not configured:
+                early.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert not early, early
