@@ -43,7 +43,8 @@ def check_factor(factor: int | None) -> None:
 
 
 def interruptible() -> None:
-    """Make Ctrl-C (SIGINT) raise KeyboardInterrupt again, for the commands that only read a run (eval, render, view).
+    """Make Ctrl-C (SIGINT) raise KeyboardInterrupt again, for the commands that only read a run (eval, render, view,
+    export, placement, plot-samples).
 
     Importing Jittor installs its C-level SIGINT handler, which prints "Caught SIGINT, quick exit" and exits 1
     from wherever the process is, skipping the clean-up of half-written outputs. With Python's own handler back,

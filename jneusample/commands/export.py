@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import add_samples_option, samples_suffix
+from .common import add_samples_option, interruptible, samples_suffix
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -73,5 +73,6 @@ def run(args) -> int:
         min_opacity=args.min_opacity, resolution=args.resolution,
         bounds=parse_bounds(args.bounds) if args.bounds is not None else None, level=args.level)
     check_options(options)  # bad options are one line before the run is loaded
+    interruptible()  # Ctrl-C: one line and exit 130, the staged output removed (not Jittor's exit 1)
     print(dumps(export(args.run, options, checkpoint=args.checkpoint, progress=not args.no_progress)))
     return 0

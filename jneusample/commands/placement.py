@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_samples_option, samples_suffix
+from .common import add_samples_option, interruptible, samples_suffix
 
 
 def register(subparsers) -> None:
@@ -34,6 +34,7 @@ def run(args) -> int:
     from ..platform.runs import checkpoint_choice, load_run
 
     checkpoint_choice(args.checkpoint)
+    interruptible()  # Ctrl-C: one line and exit 130, no JSON written (not Jittor's exit 1)
     out = Path(args.out) if args.out else Path(args.run) / f"placement_{args.split}{samples_suffix(args.samples)}.json"
     check_writable_file(out)
     loaded = load_run(args.run, args.checkpoint, samples=args.samples)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ..errors import InputError
-from .common import add_samples_option, samples_suffix
+from .common import add_samples_option, interruptible, samples_suffix
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -40,6 +40,7 @@ def run(args) -> int:
     from .common import check_factor
 
     check_factor(args.factor)
+    interruptible()  # Ctrl-C: one line and exit 130, no figure written (not Jittor's exit 1)
     from ..platform import backend
     from ..outputs.plots import draw_samples, save_figure, study_samples
     from ..platform.fileio import check_writable_dir, probe_writable

@@ -24,7 +24,7 @@ def register(subparsers) -> None:
                     "write a checkpoint and exit 130 / 143 / 129.")
     parser.add_argument("--data", default=None,
                         help="scene folder (Blender transforms_*.json, LLFF poses_bounds.npy, or transforms.json); "
-                             "default: the embedded demo scene")
+                             "default: the embedded demo scene, or with --resume the run's own (its scene.json)")
     parser.add_argument("--preset", default=None, choices=tuple(PRESETS),
                         help="compute preset: paper = the published configuration (400k steps, N=192; "
                              "on an LLFF scene factor 4 and 100 epochs of its rays, as the official LLFF config; "
@@ -164,7 +164,7 @@ def run(args) -> int:
     from ..platform import fileio, runguard
     from ..data import DEMO_SCENE
     from ..presets import default_preset
-    from ..platform.runs import SceneInfo, config_path, read_config
+    from ..platform.runs import SceneInfo, config_path, read_config, read_scene_info, scene_folder, scene_info_path
     from ..platform.startup import resolve_device
 
     runguard.catch_early()  # a stop signal during start-up (Jittor, the scene) stops the run at its first step
@@ -174,6 +174,11 @@ def run(args) -> int:
     data = Path(args.data) if args.data else DEMO_SCENE
     out = Path(args.out) if args.out else Path("runs") / f"{data.name}-{preset_name}"
     saved = read_config(out) if args.resume and config_path(out).is_file() else None
+    if saved is not None and not args.data and scene_info_path(out).is_file():
+        # a resumed run trains on its own scene (not the demo scene), read where its scene.json says
+        saved_info = read_scene_info(out)
+        data = scene_folder(out, saved_info)
+        args.allow_outside_paths = args.allow_outside_paths or saved_info.allow_outside_paths
     config = build_config(args, saved, default=preset_name)
     if args.print_config:
         return print_config(args, config, data, new_run=saved is None)

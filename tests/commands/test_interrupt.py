@@ -1,4 +1,5 @@
-"""Ctrl-C (SIGINT) during ``eval`` and ``render``: one line, exit 130, no half-written output left behind.
+"""Ctrl-C (SIGINT) during the commands that read a run (``eval``, ``render``, ``export``, ``placement``): one
+line, exit 130, no half-written output left behind.
 
 Jittor's own C-level SIGINT handler would print "Caught SIGINT, quick exit" and exit 1 from wherever the
 process is; the commands put Python's handler back (``commands.common.interruptible``).
@@ -42,16 +43,20 @@ def interrupted(command: list[str], env: dict[str, str]) -> tuple[int, str]:
     return process.returncode, "".join(first) + rest
 
 
-@pytest.mark.parametrize("command", ["eval", "render"])
+@pytest.mark.parametrize("command", ["eval", "render", "export", "placement"])
 def test_ctrl_c_is_one_line_exit_130_and_no_output(run_dir, tmp_path, command):
     if command == "render" and shutil.which("ffmpeg") is None:
         pytest.skip("needs ffmpeg (apt-get install ffmpeg)")
     out = tmp_path / "out"
     out.mkdir()
-    target = out / ("eval" if command == "eval" else "v.mp4")
+    target = out / {"eval": "eval", "render": "v.mp4", "export": "depth", "placement": "p.json"}[command]
     argv = {"eval": ["eval", "--run", str(run_dir), "--split", "train", "--lpips", "none", "--no-progress",
                      "--out", str(target)],
-            "render": ["render", "--run", str(run_dir), "--frames", "1000", "--no-progress", "--out", str(target)]}
+            "render": ["render", "--run", str(run_dir), "--frames", "1000", "--no-progress", "--out", str(target)],
+            "export": ["export", "--run", str(run_dir), "--format", "depth", "--split", "train", "--no-progress",
+                       "--out", str(target)],
+            "placement": ["placement", "--run", str(run_dir), "--split", "train", "--skip", "1", "--out",
+                          str(target)]}
     status, err = interrupted(JNEUSAMPLE + argv[command], SLOW_RENDER)
     assert status == 130, err
     assert "Traceback" not in err and "Caught SIGINT" not in err, err

@@ -94,3 +94,19 @@ def test_bf16_matmuls_reach_the_model_or_fall_back_with_a_warning(tmp_path):
     else:  # this CPU (e.g. avx2 only): float32, bit for bit, and the user is told
         assert same
         assert warning in errors["true"] or not fused._enabled_here(), errors["true"]
+
+
+def test_resume_without_data_trains_on_the_runs_own_scene(tmp_path):
+    """`train --out RUN --resume` without --data reads the scene its scene.json names (it used to take the demo
+    scene and rewrite scene.json with it)."""
+    from conftest import JNEUSAMPLE, failure_output, run_command, write_blender_scene
+
+    scene = write_blender_scene(tmp_path / "scene", size=8)
+    run = tmp_path / "run"
+    first = run_command(_train_command(scene, run, "--steps", "2"))
+    assert first.returncode == 0, failure_output(first)
+    resumed = run_command(JNEUSAMPLE + ["train", "--out", str(run), "--resume", "--steps", "3", "--no-progress"])
+    assert resumed.returncode == 0, failure_output(resumed)
+    assert json.loads(resumed.stdout.strip().splitlines()[-1])["step"] == 3
+    info = json.loads((run / "scene.json").read_text())
+    assert info["data"] == str(scene.resolve()) and info["height"] == 8
