@@ -14,10 +14,13 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import ENGINE_CRASH
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -47,7 +50,19 @@ def mpi_command(ranks: int, *args: str) -> list[str]:
 
 
 def run(command: list[str], env: dict[str, str] | None = None, timeout: float = JOB_TIMEOUT):
-    """Run a job in its own process group; kill the whole group (mpirun and ranks) on timeout."""
+    """Run a job in its own process group; kill the whole group (mpirun and ranks) on timeout. A job one of whose
+    ranks died inside Jittor's native code (its segfault handler's text, as conftest.run_command detects it) runs
+    once more, with a warning: a rare, unreproducible engine crash must not hide whether our code works (a crash
+    on the rerun too fails the test)."""
+    result = _run_once(command, env, timeout)
+    if any(text in result.stderr for text in ENGINE_CRASH):
+        warnings.warn(f"Jittor crashed in a rank of {' '.join(map(str, command[:8]))} ...; rerunning once: "
+                      f"{result.stderr[-1500:]}")
+        result = _run_once(command, env, timeout)
+    return result
+
+
+def _run_once(command: list[str], env: dict[str, str] | None, timeout: float) -> subprocess.CompletedProcess:
     process = subprocess.Popen(command, cwd=REPO, env=env or environment(), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
