@@ -71,7 +71,12 @@ class SampleFieldSampler(Sampler):
         return self.field_class(
             n_samples=config.n_samples, width=config.sample_field_width, depth=config.sample_field_depth,
             origin_freqs=config.origin_freqs, direction_freqs=config.direction_freqs,
-            inverse_depth=config.inverse_depth, uniform_init=config.sample_field_init == "uniform")
+            inverse_depth=config.inverse_depth, uniform_init=config.sample_field_init == "uniform",
+            **self.head_options(config))
+
+    def head_options(self, config: ModelConfig) -> dict:
+        """What the head's network takes beyond the shared trunk settings (none by default)."""
+        return {}
 
     @property
     def samples_per_ray(self) -> int:
@@ -189,12 +194,8 @@ class QuantileHeadSampler(SampleFieldSampler):
         self.training_samples: int | None = None
         """The N of the current training step (None: the render N); set by :meth:`begin_training_step`."""
 
-    def build_field(self, config: ModelConfig) -> SampleField:
-        return QuantileSampleField(
-            n_samples=config.n_samples, width=config.sample_field_width, depth=config.sample_field_depth,
-            origin_freqs=config.origin_freqs, direction_freqs=config.direction_freqs,
-            inverse_depth=config.inverse_depth, uniform_init=config.sample_field_init == "uniform",
-            n_bins=config.sample_field_bins)
+    def head_options(self, config: ModelConfig) -> dict:
+        return {"n_bins": config.sample_field_bins}
 
     def set_samples_per_ray(self, n: int) -> None:
         self.sample_field.set_samples(n)
