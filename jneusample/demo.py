@@ -28,6 +28,16 @@ class DemoResult:
     strip: Path
 
 
+@dataclass
+class DemoStopped:
+    """Training was stopped by a signal: its checkpoint is written; nothing was evaluated."""
+
+    run_dir: Path
+    step: int
+    stop_signal: int  # the signal's number (SIGINT 2, SIGTERM 15, SIGHUP 1)
+    checkpoint: Path
+
+
 def demo_config(minutes: float = DEMO_MINUTES):
     """The demo's run: the ``quick`` preset with a ``minutes`` training budget."""
     # deferred: the demo checks its folder and prints its plan before Jittor starts
@@ -38,8 +48,9 @@ def demo_config(minutes: float = DEMO_MINUTES):
     return config
 
 
-def run_demo(out: Path, minutes: float = DEMO_MINUTES, progress: bool = True) -> DemoResult:
-    """Train (or, if ``out`` holds a demo run, continue) and evaluate; returns the test metrics."""
+def run_demo(out: Path, minutes: float = DEMO_MINUTES, progress: bool = True) -> DemoResult | DemoStopped:
+    """Train (or, if ``out`` holds a demo run, continue) and evaluate; returns the test metrics, or, when a stop
+    signal ended training, where it stopped (the user asked to stop: no evaluation follows)."""
     # deferred: the demo checks its folder and prints its plan before Jittor starts
     from .platform import backend, fileio
     from .platform.checkpoint import latest_checkpoint
@@ -56,6 +67,9 @@ def run_demo(out: Path, minutes: float = DEMO_MINUTES, progress: bool = True) ->
     info = SceneInfo(data=str(DEMO_SCENE), format=scene.format, factor=1, height=scene.intrinsics.height,
                      width=scene.intrinsics.width)
     result = train(config, scene, out, resume=resume, progress=progress, scene_info=info)
+    if result.stop_signal:
+        return DemoStopped(run_dir=out, step=result.step, stop_signal=result.stop_signal,
+                           checkpoint=result.last_checkpoint)
     results: dict[str, Any] = evaluate(out, EvalOptions(split="test", lpips_nets=()), progress=progress)
     strip = out / "eval_test" / "strip.png"
     if backend.rank() == 0:  # under MPI the evaluation's files are rank 0's

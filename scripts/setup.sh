@@ -11,12 +11,14 @@ demo=1
 if command -v apt-get >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # g++: Jittor compiles its operators; libdnnl-dev: oneDNN for a ~25x faster CPU matmul;
-  # OpenMPI: multi-process training; ffmpeg: videos; chromium + chromium-driver: the viewer's browser test.
-  apt-get install -y -qq g++ libdnnl-dev openmpi-bin libopenmpi-dev ffmpeg chromium chromium-driver >/dev/null
+  # g++: Jittor compiles its operators; libdnnl-dev: oneDNN, Jittor's fast CPU matmul;
+  # OpenMPI: multi-process training; ffmpeg: videos; chromium + chromium-driver: the viewer's browser test;
+  # iproute2 + util-linux (ip, unshare): the two-host MPI test's namespaces.
+  apt-get install -y -qq g++ libdnnl-dev openmpi-bin libopenmpi-dev ffmpeg chromium chromium-driver iproute2 \
+    util-linux >/dev/null
 else
   echo "warning: apt-get not found. Install by hand: a C++ compiler (g++), oneDNN (libdnnl), OpenMPI and ffmpeg." >&2
-  echo "         Without oneDNN Jittor still works on the CPU, ~25x slower." >&2
+  echo "         Without oneDNN Jittor still works on the CPU, many times slower." >&2
 fi
 
 python3 -m pip install -q --upgrade pip >/dev/null 2>&1 || true

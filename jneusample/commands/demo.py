@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ..demo import DEMO_MINUTES
@@ -29,7 +30,7 @@ def run(args) -> int:
     runguard.catch_early()  # a stop signal during start-up stops training at its first step
     if not args.minutes > 0:
         raise InputError(f"--minutes must be > 0, got {args.minutes}")
-    from ..demo import demo_config, run_demo
+    from ..demo import DemoStopped, demo_config, run_demo
     from ..platform.launch import relaunch_under_mpi
     from ..platform.startup import resolve_device
 
@@ -41,6 +42,12 @@ def run(args) -> int:
     result = run_demo(Path(args.out), args.minutes, progress=not args.no_progress)
     from ..platform import backend
 
+    if isinstance(result, DemoStopped):  # as train does: the checkpoint, the way on, the signal's exit status
+        if backend.rank() == 0:
+            print(f"stopped by {runguard.signal_name(result.stop_signal)}{runguard.mpirun_note(result.stop_signal)}"
+                  f" at step {result.step} (checkpoint {result.checkpoint}); continue with: jneusample demo "
+                  f"--out {args.out}", file=sys.stderr, flush=True)
+        return runguard.exit_status(result.stop_signal)
     if backend.rank() != 0:  # under the ranks of launch.py: one report
         return 0
     print(f"demo: trained {result.step} steps; test PSNR {result.psnr:.2f} dB, SSIM {result.ssim:.3f} over "

@@ -179,5 +179,10 @@ def results_markdown(results: dict[str, Any], scene_name: str) -> str:
 def evaluate(run_dir: str | Path, options: EvalOptions, checkpoint: str | Path | None = None,
              progress: bool = True) -> dict[str, Any]:
     """Evaluate the checkpoint ``checkpoint`` names: None / 'latest', 'best' (highest recorded validation
-    PSNR), a step number, or a file (see :func:`jneusample.platform.runs.load_run`)."""
-    return evaluate_run(load_run(run_dir, checkpoint, samples=options.samples), options, progress=progress)
+    PSNR), a step number, or a file (see :func:`jneusample.platform.runs.load_run`). Collective under MPI:
+    every rank evaluates the checkpoint rank 0 chose."""
+    run = load_run(run_dir, checkpoint, samples=options.samples)
+    chosen = gather_objects(str(run.checkpoint_path))[0]
+    if str(run.checkpoint_path) != chosen:  # MPI, a run still training: "latest" moved between ranks' reads
+        run = load_run(run_dir, Path(chosen), samples=options.samples)
+    return evaluate_run(run, options, progress=progress)

@@ -113,9 +113,11 @@ class Checkpointer:
 
     def final(self, step: int) -> None:
         """The end of an invocation: a checkpoint unless this step is already saved (decided alike on every
-        rank, as :meth:`save` is collective)."""
+        rank, as :meth:`save` is collective). Every rank returns once the file is on disk: what follows in the
+        same process (the demo's evaluation) reads it on every rank, and rank 0 alone writes it."""
         if step > self.start.step or self.saved_step is None:
             self.save(step)
+        distributed.barrier()
 
 
 def gather_sampler_states(batcher: RayBatcher, model=None) -> tuple[list[dict[str, Any]], list[str]]:

@@ -258,6 +258,23 @@ def test_sighup_during_start_up_is_not_lost(scene, tmp_path):
     assert_clean_stop(run_dir, err, step=0)
 
 
+def test_sigint_to_the_relaunched_demo_stops_training_and_skips_the_evaluation(tmp_path):
+    """The demo relaunches itself as 2 ranks as train does: Ctrl-C stops training with a checkpoint, says how to
+    go on and exits 130; it does not go on to evaluate (it did, and rank 1 failed to find the checkpoint)."""
+    run_dir = tmp_path / "demo"
+    process = start([*JNEUSAMPLE, "demo", "--out", str(run_dir), "--no-progress"], relaunch_env())
+    wait_for(lambda: (run_dir / "metrics.jsonl").exists() and (run_dir / "metrics.jsonl").stat().st_size > 0,
+             process, "a logged training step")
+    process.send_signal(signal.SIGINT)
+    out, err = finish(process)
+    assert process.returncode == 130, err[-3000:]
+    no_banner(err)
+    assert err.count("continue with: jneusample demo --out") == 1, err[-3000:]
+    state = load_checkpoint(checkpoints(run_dir)[-1])
+    assert state["world_size"] == 2 and f"stopped by SIGINT at step {state['step']} " in err
+    assert not (run_dir / "eval_test").exists() and "error" not in err and "demo: trained" not in out
+
+
 # --------------------------------------------------------------------------------------------------------
 # A rank that dies
 # --------------------------------------------------------------------------------------------------------
