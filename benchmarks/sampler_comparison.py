@@ -91,6 +91,8 @@ def plot(rows: list[dict], path: Path, recipe: list[str] | None = None) -> Path:
     the rows of ``recipe`` only, when given)."""
     rows = [r for r in rows if recipe is None or r["method"] != "neusample" or r.get("neusample_set") == recipe]
     scenes = [s for s in h.SCENES if any(r["scene"] == s for r in rows)]
+    budgets_seen = [r["minutes"] for r in rows]
+    main_budget = max(set(budgets_seen), key=budgets_seen.count)  # solid lines; other budgets dashed
     fig, axes = h.figure(1, len(scenes), (4.6, 3.8))
     for ax, scene in zip(axes[0], scenes):
         for method, (colour, marker) in STYLES.items():
@@ -100,7 +102,7 @@ def plot(rows: list[dict], path: Path, recipe: list[str] | None = None) -> Path:
                 ns = sorted({r["n"] for r in mine if r["minutes"] == budget})
                 xs, ys = ([statistics.mean(r[key] for r in mine if r["minutes"] == budget and r["n"] == n) for n in ns]
                           for key in ("sec_per_image", "test_psnr"))
-                ax.plot(xs, ys, color=colour, marker=marker, linestyle="-" if budget == budgets[0] else "--",
+                ax.plot(xs, ys, color=colour, marker=marker, linestyle="-" if budget == main_budget else "--",
                         label=f"{method} ({budget:g} min)")
                 for x, y, n in zip(xs, ys, ns):
                     ax.annotate(f"{n}", (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
