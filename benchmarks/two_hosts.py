@@ -96,6 +96,8 @@ class TwoHosts:
     def remove(self) -> None:
         for name in self.namespaces.values():  # deleting a namespace deletes its end of the veth pair
             subprocess.run(["ip", "netns", "delete", name], capture_output=True)
+        # a pair that never left this namespace (create() failed half-way)
+        subprocess.run(["ip", "link", "delete", self.prefix + "va"], capture_output=True)
         for folder in self.etc:
             shutil.rmtree(folder, ignore_errors=True)
 
