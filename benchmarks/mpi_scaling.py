@@ -40,6 +40,7 @@ def mpirun(ranks: int, program: list[str], hosts: TwoHosts | None = None) -> lis
 
 
 def environment() -> dict[str, str]:
+    """The runs' environment: this checkout on PYTHONPATH, no relaunch."""
     return dict(PYTHONPATH=os.pathsep.join(filter(None, [str(h.REPO), os.environ.get("PYTHONPATH")])),
                 JNEUSAMPLE_NO_RELAUNCH="1")  # the cpu preset would relaunch the "1 process" run as 2 ranks
 
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("error: mpirun not found; apt-get install -y openmpi-bin libopenmpi-dev")
     Path(args.out).mkdir(parents=True, exist_ok=True)
     # mpirun -np 1 separates the effect of mpirun's core binding from that of a second rank
-    runs = [train(ranks, rays, mpirun, args) for ranks, rays, mpirun in
+    runs = [train(ranks, rays, via_mpirun, args) for ranks, rays, via_mpirun in
             ((1, args.rays, False), (1, args.rays, True), (2, args.rays, True), (2, args.rays // 2, True))]
     all_reduces, two_hosts_skipped = [all_reduce_seconds(None, args)], None
     if args.two_hosts:

@@ -44,9 +44,8 @@ def run(args) -> int:
 
     if isinstance(result, DemoStopped):  # as train does: the checkpoint, the way on, the signal's exit status
         if backend.rank() == 0:
-            print(f"stopped by {runguard.signal_name(result.stop_signal)}{runguard.mpirun_note(result.stop_signal)}"
-                  f" at step {result.step} (checkpoint {result.checkpoint}); continue with: jneusample demo "
-                  f"--out {args.out}", file=sys.stderr, flush=True)
+            print(runguard.stopped_line(result.stop_signal, result.step, result.checkpoint,
+                                        f"jneusample demo --out {args.out}"), file=sys.stderr, flush=True)
         return runguard.exit_status(result.stop_signal)
     if backend.rank() != 0:  # under the ranks of launch.py: one report
         return 0

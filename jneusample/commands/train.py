@@ -208,8 +208,7 @@ def run(args) -> int:
         print(fileio.dumps(summary))
     if result.stop_signal:
         if backend.rank() == 0:
-            print(f"stopped by {runguard.signal_name(result.stop_signal)}{runguard.mpirun_note(result.stop_signal)} "
-                  f"at step {result.step} (checkpoint {result.last_checkpoint}); continue with: "
-                  f"jneusample train --out {out} --resume", file=sys.stderr, flush=True)
+            print(runguard.stopped_line(result.stop_signal, result.step, result.last_checkpoint,
+                                        f"jneusample train --out {out} --resume"), file=sys.stderr, flush=True)
         return runguard.exit_status(result.stop_signal)
     return 0

@@ -101,6 +101,12 @@ def mpirun_note(signum: int) -> str:
     return " (from mpirun, which sends SIGTERM to the ranks for SIGINT, SIGTERM and SIGHUP alike)"
 
 
+def stopped_line(signum: int, step: int, checkpoint, resume_command: str) -> str:
+    """What a command stopped by ``signum`` says on stderr: the signal, the step, its checkpoint and how to go on."""
+    return (f"stopped by {signal_name(signum)}{mpirun_note(signum)} at step {step} (checkpoint {checkpoint}); "
+            f"continue with: {resume_command}")
+
+
 def file_signal() -> int:
     """The signal number written into ``$JNEUSAMPLE_STOP_FILE`` (0: no such file, or no stop asked)."""
     path = environment.stop_file()
@@ -264,4 +270,5 @@ def guarded(train_function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 __all__ = ["STOP_FILE_ENV", "STOP_SIGNALS", "catch_early", "check_loss", "exit_status", "file_signal", "guarded",
-           "held_during_import", "mpirun_note", "received", "release_early", "signal_name", "stop_requested"]
+           "held_during_import", "mpirun_note", "received", "release_early", "signal_name", "stop_requested",
+           "stopped_line"]
