@@ -51,13 +51,12 @@ def run(args) -> int:
                      max_minutes=args.max_minutes, progress=not args.no_progress, overrides=args.overrides)
     from ..platform import backend
 
-    if backend.rank() != 0:
-        return 0
-    print(dumps({"run_dir": str(out), "step": result.step, "checkpoint": str(result.last_checkpoint),
-                 "stopped_early": result.stopped_early, "train_psnr": result.train_psnr,
-                 "val_psnr": result.val_psnr}))
-    if result.stop_signal:
-        print(f"stopped by {runguard.signal_name(result.stop_signal)} at step {result.step}; continue with: "
-              f"jneusample extract --run {args.run} --samples {args.samples} --out {out} --resume", file=sys.stderr)
-        return runguard.exit_status(result.stop_signal)
-    return 0
+    if backend.rank() == 0:  # one summary and one stop line per job, not one per MPI rank
+        print(dumps({"run_dir": str(out), "step": result.step, "checkpoint": str(result.last_checkpoint),
+                     "stopped_early": result.stopped_early, "train_psnr": result.train_psnr,
+                     "val_psnr": result.val_psnr}))
+        if result.stop_signal:
+            print(runguard.stopped_line(result.stop_signal, result.step, result.last_checkpoint,
+                                        f"jneusample extract --run {args.run} --samples {args.samples} --out {out} "
+                                        "--resume"), file=sys.stderr, flush=True)
+    return runguard.exit_status(result.stop_signal) if result.stop_signal else 0

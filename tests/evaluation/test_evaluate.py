@@ -33,3 +33,27 @@ def test_eval_results_are_strict_json(run_dir, tmp_path, monkeypatch):
     results = json.loads(text, parse_constant=refuse)
     assert results["psnr"] is None and results["ssim"] is None
     assert [r["psnr"] for r in results["per_image"]] == [None, None]
+
+
+def test_every_rank_evaluates_the_checkpoint_rank_0_chose(run_dir, tmp_path, monkeypatch):
+    """Under MPI a run still training can move 'latest' between two ranks' reads: evaluate() gathers the ranks'
+    choices and evaluates rank 0's. Here rank 0 (the gathered list's first entry) chose another file than this
+    process found as 'latest'; the results name rank 0's."""
+    from jneusample.evaluation import evaluate
+    from jneusample.platform.checkpoint import latest_checkpoint
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    latest = latest_checkpoint(run)
+    chosen = run / "rank0_choice.ckpt"
+    shutil.copyfile(latest, chosen)
+    gathered = []
+
+    def gather_objects(obj):
+        gathered.append(obj)
+        return [str(chosen), obj] if obj == str(latest) else [obj]  # the checkpoint choice: rank 0's comes first
+
+    monkeypatch.setattr(evaluate, "gather_objects", gather_objects)
+    assert main(["eval", "--run", str(run), "--lpips", "none", "--no-progress", "--skip", "4"]) == 0
+    assert str(latest) in gathered  # this rank offered its own choice
+    assert json.loads((run / "eval_test" / "results.json").read_text())["checkpoint"] == str(chosen)

@@ -210,3 +210,15 @@ def test_training_clock_leaves_out_the_first_step_at_each_n(leave_out_compiles, 
     for points_per_ray, seconds in ((8, 30.0), (8, 1.0), (16, 20.0), (16, 2.0), (8, 1.0)):
         step(points_per_ray, seconds)  # the first at 8 (30 s) and at 16 (20 s) compile
     assert clock.seconds() == expected
+
+
+def test_train_returns_through_a_barrier_once_its_last_checkpoint_is_on_disk(tmp_path, scene, monkeypatch):
+    """Under MPI rank 0 alone writes the checkpoint; what follows train() in the same process (the demo's
+    evaluation) reads it on every rank, so every rank leaves train() through a barrier after the file exists."""
+    from jneusample.platform import distributed
+
+    run = tmp_path / "run"
+    seen = []
+    monkeypatch.setattr(distributed, "barrier", lambda: seen.append([s for s, _ in list_checkpoints(run)]))
+    result = train(tiny(**{"train.steps": 3, "train.checkpoint_every": 100}), scene, run, progress=False)
+    assert result.step == 3 and seen and seen[-1] == [3]  # the last barrier: step 3's checkpoint written
