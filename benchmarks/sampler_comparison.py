@@ -53,8 +53,10 @@ def measure_one(method: str, scene: str, n: int, seed: int, args) -> dict:
     """Train (or resume) one model, evaluate it; its row."""
     data, factor, skip = h.SCENES[scene]
     preset = args.preset or PRESETS[scene]
-    recipe = "-" + hashlib.sha1(" ".join(args.neusample_set).encode()).hexdigest()[:8] if method == "neusample" else ""
-    run_dir = Path(args.out) / f"{scene}-{method}{recipe}-n{n}-s{seed}-{args.minutes:g}min"
+    digest = lambda overrides: "-" + hashlib.sha1(" ".join(overrides).encode()).hexdigest()[:8]  # noqa: E731
+    recipe = digest(args.neusample_set) if method == "neusample" else ""
+    common = digest(args.all_set) if args.all_set else ""  # runs with other common overrides: other folders
+    run_dir = Path(args.out) / f"{scene}-{method}{recipe}{common}-n{n}-s{seed}-{args.minutes:g}min"
     sets = [*args.all_set, *method_sets(method, n, args), f"train.seed={seed}"]
     train = ["train", "--data", str(data), "--preset", preset, "--factor", str(factor), "--no-progress",
              "--max-minutes", f"{args.minutes:g}", "--out", str(run_dir), *h.sets(sets)]
@@ -74,6 +76,8 @@ def measure_one(method: str, scene: str, n: int, seed: int, args) -> dict:
                    "load_average": record["load_average"], "command": record["command"]})
     if method == "neusample":
         row["neusample_set"] = list(args.neusample_set)
+    if args.all_set:
+        row["all_set"] = list(args.all_set)
     if placement:
         h.jneusample(placement)
         study = json.loads((run_dir / "placement_test.json").read_text())
@@ -82,8 +86,10 @@ def measure_one(method: str, scene: str, n: int, seed: int, args) -> dict:
 
 
 def key(row: dict) -> tuple:
-    """Rows of one method, scene, N, seed and budget replace each other; NeuSample's also by recipe."""
-    return (row["method"], row["scene"], row["n"], row["seed"], row["minutes"], tuple(row.get("neusample_set", [])))
+    """Rows of one method, scene, N, seed, budget and common overrides replace each other; NeuSample's also by
+    recipe."""
+    return (row["method"], row["scene"], row["n"], row["seed"], row["minutes"], tuple(row.get("neusample_set", [])),
+            tuple(row.get("all_set", [])))
 
 
 def plot(rows: list[dict], path: Path, recipe: list[str] | None = None) -> Path:

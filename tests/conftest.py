@@ -35,6 +35,26 @@ def run_command(command: list[str], timeout: float = 600, **kwargs) -> subproces
     return result
 
 
+def stop_once_written(command: list[str], written: Path, signum: int, timeout: float = 300) -> tuple[int, str, str]:
+    """Start ``command`` as one process (no MPI relaunch), send it ``signum`` once ``written`` exists (e.g. its
+    metrics.jsonl: a step was made), and return its (exit status, stdout, stderr)."""
+    import os
+    import time
+
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "JNEUSAMPLE_NO_RELAUNCH": "1"})
+    try:
+        deadline = time.time() + timeout
+        while time.time() < deadline and not written.exists() and process.poll() is None:
+            time.sleep(0.2)
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=timeout)
+    finally:
+        process.kill()
+        process.wait()
+    return process.returncode, out, err
+
+
 def failure_output(result: subprocess.CompletedProcess, chars: int = 3000) -> str:
     """The tails of a finished command's stdout and stderr, for an assertion message (Jittor's crash handler
     writes its gdb backtrace to stdout, the rest to stderr)."""

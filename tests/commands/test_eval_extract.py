@@ -148,28 +148,15 @@ def test_extraction_refuses_an_any_n_parent(tmp_path):
 def test_sigterm_to_extract_exits_143_with_the_stop_line_of_train(run_dir, tmp_path):
     """extract says what train says when stopped: the signal, the step, its checkpoint and the command that goes
     on (runguard.stopped_line), and exits 128 + 15."""
-    import os
     import signal
-    import subprocess
-    import time
 
-    from conftest import JNEUSAMPLE, REPO
+    from conftest import JNEUSAMPLE, stop_once_written
 
     out = tmp_path / "extracted"
     command = JNEUSAMPLE + ["extract", "--run", str(run_dir), "--samples", "3", "--steps", "100000", "--out", str(out),
                             "--no-progress", "--set", "train.log_every=1"]
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "JNEUSAMPLE_NO_RELAUNCH": "1"})
-    try:
-        deadline = time.time() + 300
-        while time.time() < deadline and not (out / "metrics.jsonl").exists():  # fine-tuning has made a step
-            time.sleep(0.2)
-        process.send_signal(signal.SIGTERM)
-        stdout, err = process.communicate(timeout=300)
-    finally:
-        process.kill()
-        process.wait()
-    assert process.returncode == 143, err
+    status, stdout, err = stop_once_written(command, out / "metrics.jsonl", signal.SIGTERM)  # fine-tuning made a step
+    assert status == 143, err
     assert "Traceback" not in err
     summary = json.loads(stdout.strip().splitlines()[-1])
     assert summary["stopped_early"] and summary["step"] > 0

@@ -38,30 +38,17 @@ def _train_command(scene, out, *extra: str) -> list[str]:
 
 
 def test_sigterm_to_a_single_process_train_exits_143_with_a_checkpoint_at_its_step(tmp_path):
-    import os
     import signal
-    import subprocess
-    import time
 
-    from conftest import REPO, write_blender_scene
+    from conftest import stop_once_written, write_blender_scene
     from jneusample.platform.checkpoint import list_checkpoints, load_checkpoint
 
     scene = write_blender_scene(tmp_path / "scene", size=12)
     run = tmp_path / "run"
     command = _train_command(scene, run, "--steps", "100000", "--set", "train.checkpoint_every=100000",
                              "--set", "train.log_every=1")
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "JNEUSAMPLE_NO_RELAUNCH": "1"})
-    try:
-        deadline = time.time() + 300
-        while time.time() < deadline and not (run / "metrics.jsonl").exists():  # training has made a step
-            time.sleep(0.2)
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=300)
-    finally:
-        process.kill()
-        process.wait()
-    assert process.returncode == 143, err
+    status, out, err = stop_once_written(command, run / "metrics.jsonl", signal.SIGTERM)  # training made a step
+    assert status == 143, err
     assert "Traceback" not in err
     step = json.loads(out.strip().splitlines()[-1])["step"]
     assert step > 0 and [s for s, _ in list_checkpoints(run)] == [step]  # only the one the signal wrote
