@@ -63,7 +63,7 @@ def measure(models: list, skip: int, args) -> dict:
                   "parent": {}, "extracted": {}}
     how = {"one_process": args.one_process, "in_process": args.quick}
     for group, name, run_dir, command, evals in models:
-        record = h.trained(command, run_dir, name, **how)
+        record = h.trained(command, run_dir, name, settle=0 if args.quick else 150, **how)  # quick: tests, no wait
         by_n = {}
         for n, samples in evals.items():
             results = h.evaluated(run_dir, skip, samples, **how)

@@ -112,18 +112,26 @@ def stamp(row: dict) -> dict:
 
 class Alone(LoadMonitor):
     """The 1-minute load average before, during (every ``interval`` s) and after a timed run; warns when the machine
-    was busy before it, or busier during it than ``processes`` of ours (default: one per core) explain."""
+    was busy before it, or busier during it than ``processes`` of ours (default: one per core) explain.
 
-    def __init__(self, label: str = "run", processes: int | None = None, interval: float = 10.0):
+    Before the run it waits (at most ``settle`` seconds) for the average to fall to ``spare``: right after a
+    previous run of ours the 1-minute average still holds that run's load (it halves in about 42 s), which is no
+    other process; a machine still busy after ``settle`` seconds is."""
+
+    def __init__(self, label: str = "run", processes: int | None = None, interval: float = 10.0,
+                 settle: float = 150.0):
         super().__init__(interval)
-        self.label, self.cores = label, len(os.sched_getaffinity(0))
+        self.label, self.cores, self.settle = label, len(os.sched_getaffinity(0)), settle
         self.processes, self.spare = processes or self.cores, max(1.0, self.cores / 4)
         self.before = self.after = os.getloadavg()[0]
-        self.alone = True
+        self.waited, self.alone = 0.0, True
 
     def __enter__(self) -> "Alone":
-        self.before = os.getloadavg()[0]
-        self._check(self.before > self.spare, f"load average {self.before:.2f} before it")
+        began = time.monotonic()
+        while os.getloadavg()[0] > self.spare and time.monotonic() - began < self.settle:
+            time.sleep(5)
+        self.before, self.waited = os.getloadavg()[0], time.monotonic() - began
+        self._check(self.before > self.spare, f"load average {self.before:.2f} before it (after {self.waited:.0f} s)")
         return super().__enter__()
 
     def __exit__(self, *exc) -> None:
@@ -140,7 +148,7 @@ class Alone(LoadMonitor):
 
     def summary(self) -> dict[str, Any]:
         return {**super().summary(), "before": round(self.before, 2), "after": round(self.after, 2),
-                "alone": self.alone}
+                "waited_s": round(self.waited), "alone": self.alone}
 
 
 def alternate(variants: dict[str, Callable[[], dict]], repeats: int) -> dict[str, list[dict]]:
@@ -184,10 +192,11 @@ def jneusample(command: list[str], *, one_process: bool = False, in_process: boo
     return run([python, "-m", "jneusample", *command], env=env, **kwargs)
 
 
-def trained(command: list[str], run_dir: Path, label: str, **how) -> dict:
-    """Train (``--resume`` when ``run_dir`` has checkpoints) alone on the machine: steps, minutes, load, command."""
-    started = time.time()
-    with Alone(label) as load:
+def trained(command: list[str], run_dir: Path, label: str, settle: float = 150.0, **how) -> dict:
+    """Train (``--resume`` when ``run_dir`` has checkpoints) alone on the machine (:class:`Alone`, waiting at most
+    ``settle`` s for a quiet start): steps, minutes, load, command."""
+    with Alone(label, settle=settle) as load:
+        started = time.time()  # after the wait for a quiet machine
         jneusample(command + (["--resume"] if (Path(run_dir) / "checkpoints").exists() else []), **how)
     return {"steps": latest_step(run_dir), "minutes": round((time.time() - started) / 60, 1),
             "load_average": load.summary(), "command": "jneusample " + " ".join(command)}
