@@ -75,15 +75,22 @@ class LoadMonitor:
         return {"min": round(min(s), 2), "mean": round(sum(s) / len(s), 2), "max": round(max(s), 2)}
 
 
+MEASURED_OUTPUTS = ("benchmarks/results", "docs/images")
+"""What benchmarks write into the checkout (results files, figures): a change there is not a change of the code
+measured, so it does not make :func:`git_commit` dirty (a script's second row would otherwise be stamped dirty by
+its first)."""
+
+
 def git_commit(repo: Path | None = None) -> str:
-    """The checkout's commit (40 hex digits), with ``-dirty`` when tracked files differ from it; 'unknown' outside
-    a git checkout (an installed package)."""
+    """The checkout's commit (40 hex digits), with ``-dirty`` when tracked files other than
+    :data:`MEASURED_OUTPUTS` differ from it; 'unknown' outside a git checkout (an installed package)."""
     repo = repo or Path(__file__).resolve().parents[2]
+    excluded = [f":(exclude){path}" for path in MEASURED_OUTPUTS]
     try:
         commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
                                 timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                *excluded], capture_output=True, text=True, timeout=10, check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return commit + ("-dirty" if dirty else "")
