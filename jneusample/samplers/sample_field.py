@@ -97,9 +97,11 @@ class SampleFieldSampler(Sampler):
 
     def sample(self, rays: Rays, settings: RenderSettings) -> Samples:
         if self.fixed_placement is not None:
-            t = jt.array(np.asarray(self.fixed_placement, np.float32)).reshape([1, -1])
-            return Samples(self.sample_field.distances(t.broadcast([len(rays), t.shape[1]]), settings.near,
-                                                       settings.far))
+            # one (R, N) array, not a broadcast (1, N) Var: Jittor 1.3.11 segfaulted fusing that broadcast into the
+            # interval encoding's variances (model.interval_encoding=true)
+            placement = np.asarray(self.fixed_placement, np.float32)
+            t = jt.array(np.ascontiguousarray(np.broadcast_to(placement, (len(rays), placement.size))))
+            return Samples(self.sample_field.distances(t, settings.near, settings.far))
         unit_dirs = rays.directions / jt.sqrt((rays.directions * rays.directions).sum(-1, keepdims=True))
         training = settings.perturb
         t, extras = self.unit_samples(rays.origins, unit_dirs, training)
