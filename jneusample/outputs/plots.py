@@ -76,6 +76,13 @@ class SampleStudy:
         }
 
 
+def object_opacity(acc: np.ndarray, depth: np.ndarray, near: float, far: float) -> np.ndarray:
+    """The opacity of what lies before the far bound: ``acc`` where the depth is short of the last 2 % of
+    [near, far], else 0. A model that paints a white background as an opaque wall at the far bound (acc ≈ 1 on
+    every pixel) would otherwise leave no background pixel to pick."""
+    return np.where(depth < far - 0.02 * (far - near), acc, 0.0).astype(np.float32)
+
+
 def choose_pixels(acc: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
     """``count`` pixels spread over the image: about ⅔ on the object (high opacity), the rest background.
 
@@ -202,7 +209,7 @@ def collect_samples(run, scene, split: str = "test", view: int = 0, pixels: int 
         mass += np.histogram(t, bins=edges, weights=outputs["weights"].ravel())[0]
     colour, acc, depth = (np.concatenate(maps[key]) for key in ("color", "acc", "depth"))
     acc_map = acc.reshape(h, w)
-    chosen, background = choose_pixels(acc_map, pixels)
+    chosen, background = choose_pixels(object_opacity(acc_map, depth.reshape(h, w), near, far), pixels)
     picked = _render_samples(model, scene_rays(scene, c2w, chosen[:, 1], chosen[:, 0]), settings,
                              config.render.chunk_points, run.run_dir, config.model.kind)
     return SampleStudy(

@@ -45,3 +45,16 @@ def test_the_figure_shows_psnr_against_seconds_per_image(tmp_path):
     assert red.sum() > 50 and blue.sum() > 50
     # the left half (lego) and the right half (fern) both carry curves
     assert red[:, : image.shape[1] // 2].any() and red[:, image.shape[1] // 2:].any()
+
+
+def test_overrides_of_every_model_get_their_own_folders_and_rows(capsys):
+    """--set model.interval_encoding=true must neither resume the runs made without it nor replace their rows."""
+    assert bench.main(["--dry-run", "--scenes", "lego", "--n-values", "8", "--methods", "stratified"]) == 0
+    plain = [line for line in capsys.readouterr().out.splitlines() if " train " in line][0]
+    assert bench.main(["--dry-run", "--scenes", "lego", "--n-values", "8", "--methods", "stratified",
+                       "--set", "model.interval_encoding=true"]) == 0
+    encoded = [line for line in capsys.readouterr().out.splitlines() if " train " in line][0]
+    folder = lambda line: line.split(" --out ")[1].split()[0]  # noqa: E731
+    assert "--set model.interval_encoding=true" in encoded and folder(plain) != folder(encoded)
+    row = {"method": "stratified", "scene": "lego", "n": 8, "seed": 0, "minutes": 5.0}
+    assert bench.key(row) != bench.key({**row, "all_set": ["model.interval_encoding=true"]})

@@ -47,6 +47,21 @@ def test_library_function(run_dir):
     assert isinstance(plot_samples(run_dir, pixels=2), Figure)
 
 
+def test_a_background_painted_at_the_far_bound_is_background():
+    """A model may render a white background as an opaque wall at the far bound: acc is 1 everywhere, and only
+    the depth tells the object (before it) from the background (at it)."""
+    from jneusample.outputs.plots import choose_pixels, object_opacity
+
+    acc = np.ones((32, 32), np.float32)
+    depth = np.full((32, 32), 6.0, np.float32)  # far = 6
+    depth[8:24, 8:24] = 3.5  # the object
+    opacity = object_opacity(acc, depth, near=2.0, far=6.0)
+    assert opacity[16, 16] == 1.0 and opacity[0, 0] == 0.0
+    pixels, background = choose_pixels(opacity, 6)
+    on_object = depth[pixels[:, 0], pixels[:, 1]] < 6.0
+    assert on_object.tolist() == (~background).tolist() and background.sum() == 2
+
+
 def test_choose_pixels_object_and_background():
     from jneusample.outputs.plots import choose_pixels
 
