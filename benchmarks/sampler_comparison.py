@@ -20,14 +20,12 @@ import statistics
 from pathlib import Path
 
 import harness as h
+from jneusample.presets import RECIPES
 
 SPEC = h.Spec("sampler_comparison", __doc__, out="/tmp/sampler_comparison", minutes=5.0)
 PRESETS = {"demo": "quick", "lego": "cpu", "fern": "cpu"}
-NEUSAMPLE_RECIPE = ["model.sample_field_head=quantile", "model.sample_field_proposal_loss=1",
-                    "model.sample_field_probes=16", "model.sample_field_init=default", "train.sample_field_lr_scale=1",
-                    "model.origin_freqs=2", "model.direction_freqs=4", "model.sample_field_probe_share=0.25",
-                    "model.sample_field_depth=4"]
-"""Recipe B (docs/benchmarks.md, "Does the sample field earn its place?")."""
+NEUSAMPLE_RECIPE = list(RECIPES["proposal"])
+"""Recipe B (docs/benchmarks.md, "Does the sample field earn its place?"): ``train --recipe proposal``."""
 STYLES = {"neusample": ("C3", "o"), "paper-head": ("C1", "^"), "stratified": ("C0", "s"), "nerf": ("C2", "D")}
 
 

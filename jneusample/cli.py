@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from .platform import runguard
+    from .platform import runguard  # after --help and argument errors, which need none of the platform
 
     try:
         return int(args.func(args) or 0)

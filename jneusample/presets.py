@@ -20,11 +20,13 @@ on W GPUs (mmcv's ``DistributedSampler`` gives each GPU 2000/W of an epoch's 200
 
 The other presets (``cpu``, ``quick``, ``tiny``) keep their own values, except that every preset reads an LLFF
 scene that ships no full-size images (only ``images_8/``, as the usual downloads) at factor 8.
-:func:`resolve_for_scene` applies all of this to a config, where the user did not choose the value (``jneusample
-train`` calls it for a new run, with what ``--factor`` / ``--steps`` / ``--set`` gave); a Python caller of
-:func:`jneusample.training.trainer.train` calls it to get the command's defaults.
+:func:`resolve_for_scene` applies all of this to a config, where the user did not choose the value (for a new
+run, with what ``--factor`` / ``--steps`` / ``--set`` gave): :mod:`jneusample.training.request` calls it, for the
+``train`` command and for Python callers alike.
 
-The preset itself, when ``--preset`` is not given, follows the device (:func:`default_preset`).
+The preset itself, when ``--preset`` is not given, follows the device (:func:`default_preset`). A **recipe**
+(:data:`RECIPES`, ``train --recipe NAME``) is a named bundle of overrides on top of any preset: a choice of
+method, not of compute.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Callable
 
 from .config import Config
+from .errors import InputError
 
 LLFF_PAPER_FACTOR = 4
 """Downscale factor of the official LLFF configuration (4032x3024 → 1008x756)."""
@@ -40,6 +43,31 @@ LLFF_PAPER_EPOCHS = 100
 """Epochs of the training ray pool the official LLFF configuration trains for."""
 LLFF_DOWNSCALED_FACTOR = 8
 """Factor of an LLFF scene without full-size images (the standard protocol's, and its smallest images)."""
+
+RECIPES: dict[str, tuple[str, ...]] = {
+    "proposal": ("model.sample_field_head=quantile", "model.sample_field_proposal_loss=1",
+                 "model.sample_field_probes=16", "model.sample_field_init=default", "train.sample_field_lr_scale=1",
+                 "model.origin_freqs=2", "model.direction_freqs=4", "model.sample_field_probe_share=0.25",
+                 "model.sample_field_depth=4"),
+}
+"""Named bundles of config overrides (``train --recipe NAME``, applied before ``--set``).
+
+``proposal``: the sample field that learns per-ray placement ("recipe B" of docs/benchmarks.md, docs/method.md
+§9): the quantile head taught where each ray's content is by a probe pass of the radiance field on a quarter of
+each step's rays (mip-NeRF 360's interlevel bound), the official head initialisation at the radiance field's rate,
+low encoding frequencies for the ray and a 4-layer field. At equal time it beats stratified sampling at N = 8
+and 16 and loses to it at N = 32 and 64 on lego (README, "Does the sample field earn its place?"), so no preset
+uses it yet.
+"""
+
+
+def recipe_overrides(name: str | None) -> list[str]:
+    """The overrides of recipe ``name`` ([] for None); an unknown name is a one-line error."""
+    if name is None:
+        return []
+    if name not in RECIPES:
+        raise InputError(f"unknown recipe {name!r} (choose from: {', '.join(RECIPES)})")
+    return list(RECIPES[name])
 
 
 def steps_for_epochs(epochs: int, n_train_rays: int, rays_per_step: int) -> int:

@@ -2,18 +2,17 @@
 under W MPI ranks for 1/W of its steps on any scene; the default preset follows the device."""
 from __future__ import annotations
 
-import argparse
 import importlib.util
 from pathlib import Path
 
 import pytest
 
-from jneusample.commands.train import load_training_scene
 from jneusample.config import apply_overrides, preset
 from jneusample.errors import InputError
 from jneusample.data import DEMO_SCENE
 from jneusample.presets import (LLFF_PAPER_EPOCHS, default_preset, llff_without_full_size, resolve_for_scene,
                                 scene_defaults, steps_for_epochs, steps_for_ranks, train_ray_count)
+from jneusample.training.request import TrainOptions, load_training_scene
 
 _spec = importlib.util.spec_from_file_location("llff_fixtures", Path(__file__).parent / "data" / "test_llff.py")
 llff_fixtures = importlib.util.module_from_spec(_spec)
@@ -81,7 +80,7 @@ def test_steps_for_epochs():
 
 
 def args_for(factor=None, steps=None, overrides=()):
-    return argparse.Namespace(factor=factor, steps=steps, overrides=list(overrides), allow_outside_paths=False)
+    return TrainOptions(factor=factor, steps=steps, overrides=list(overrides))
 
 
 def config_for(name, args):

@@ -64,28 +64,23 @@ def check_args(args) -> list[str]:
 
 def run(args) -> int:
     """Run the benchmark, write ``--json``, print the summary table."""
-    # deferred: the command parses and checks its arguments before the library (and Jittor) starts
-    from ..evaluation.benchmark import run_bench, summary_table
-
     names = check_args(args)
-    from ..platform import backend
+    # deferred: the command parses and checks its arguments before the library (and Jittor) starts
     from ..config import preset
+    from ..evaluation.benchmark import run_bench, summary_table
+    from ..platform import backend
+    from ..platform.fileio import atomic_write_text, dumps
+    from ..platform.provenance import LoadMonitor, run_record
 
     # CPU: the paper preset's chunk; CUDA: sized from free device memory (backend.render_chunk_points)
     chunk_points = args.chunk_points or backend.render_chunk_points(preset("paper").render.chunk_points)
-    from ..platform.provenance import LoadMonitor, run_record
-
     record = run_record()
     with LoadMonitor() as load:
         results = run_bench(names, args.height, args.width, args.repeats, chunk_points, args.train_steps,
                             args.train_rays, progress=not args.no_progress, bands=args.bands)
     results = {**record, "load_average": load.summary(), **results, "tf32": backend.TF32}
-    from ..platform.fileio import dumps
-
     text = dumps(results, indent=2) + "\n"  # strict JSON: a non-finite number is written as null
     if args.json_out:
-        from ..platform.fileio import atomic_write_text
-
         atomic_write_text(Path(args.json_out), text)
     print(summary_table(results))
     return 0

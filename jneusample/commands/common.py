@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 
 from ..platform.fileio import check_writable_dir  # noqa: F401  (the commands' import path for it)
 
@@ -51,8 +52,6 @@ def interruptible() -> None:
     the interrupt unwinds the command (eval's staged folder and render's temporary video are removed) and
     :func:`jneusample.cli.main` prints one line and exits 130. Training has its own handlers (runguard).
     """
-    import signal
-
     from ..platform import backend  # noqa: F401  (imports Jittor, whose handler ours replaces)
 
     try:

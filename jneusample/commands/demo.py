@@ -30,7 +30,7 @@ def run(args) -> int:
     runguard.catch_early()  # a stop signal during start-up stops training at its first step
     if not args.minutes > 0:
         raise InputError(f"--minutes must be > 0, got {args.minutes}")
-    from ..demo import DemoStopped, demo_config, run_demo
+    from ..demo import DemoStopped, demo_config, run_demo  # the library, after the options are checked
     from ..platform.launch import relaunch_under_mpi
     from ..platform.startup import resolve_device
 
@@ -40,7 +40,7 @@ def run(args) -> int:
     if status is not None:
         return status
     result = run_demo(Path(args.out), args.minutes, progress=not args.no_progress)
-    from ..platform import backend
+    from ..platform import backend  # Jittor is configured by now (run_demo started it)
 
     if isinstance(result, DemoStopped):  # as train does: the checkpoint, the way on, the signal's exit status
         if backend.rank() == 0:

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from .common import add_samples_option, samples_suffix
+from .common import add_samples_option, check_writable_dir, samples_suffix
 
 
 def register(subparsers) -> None:
@@ -49,13 +50,10 @@ def run(args) -> int:
 
     check_factor(args.factor)
     interruptible()  # Ctrl-C: one line and exit 130, outputs cleaned up (not Jittor's exit 1)
-    from pathlib import Path
-
-    from ..platform import backend
+    from ..platform import backend  # deferred: the library (and Jittor) once the options are checked
     from ..platform.fileio import dumps
     from ..evaluation.evaluate import EvalOptions, evaluate
     from ..platform.runs import checkpoint_choice
-    from .common import check_writable_dir
 
     checkpoint_choice(args.checkpoint)  # a bad value is one line before anything is loaded
     out_dir = Path(args.out) if args.out else Path(args.run) / f"eval_{args.split}{samples_suffix(args.samples)}"

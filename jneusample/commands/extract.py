@@ -39,7 +39,7 @@ def run(args) -> int:
     from ..errors import InputError
 
     runguard.catch_early()  # before Jittor starts: a stop signal during start-up stops at the first step
-    from ..training.extract import extract
+    from ..training.extract import extract  # deferred: the library (and Jittor) once the options are checked
 
     if args.max_minutes is not None and not (math.isfinite(args.max_minutes) and args.max_minutes > 0):
         raise InputError(f"--max-minutes must be a positive number of minutes, got {args.max_minutes:g} "
@@ -49,7 +49,7 @@ def run(args) -> int:
     check_writable_dir(out)
     result = extract(args.run, args.samples, out, steps=args.steps, resume=args.resume,
                      max_minutes=args.max_minutes, progress=not args.no_progress, overrides=args.overrides)
-    from ..platform import backend
+    from ..platform import backend  # Jittor is configured by now (extract started it)
 
     if backend.rank() == 0:  # one summary and one stop line per job, not one per MPI rank
         print(dumps({"run_dir": str(out), "step": result.step, "checkpoint": str(result.last_checkpoint),

@@ -41,7 +41,7 @@ def run(args) -> int:
 
     check_factor(args.factor)
     interruptible()  # Ctrl-C: one line and exit 130, no figure written (not Jittor's exit 1)
-    from ..platform import backend
+    from ..platform import backend  # deferred: the library (and Jittor) once the options are checked
     from ..outputs.plots import draw_samples, save_figure, study_samples
     from ..platform.fileio import check_writable_dir, probe_writable
 

@@ -67,7 +67,7 @@ def run(args) -> int:
 
     check_factor(args.factor)
     interruptible()  # Ctrl-C: one line and exit 130, outputs cleaned up (not Jittor's exit 1)
-    from ..platform import backend
+    from ..platform import backend  # deferred: the library (and Jittor) once the options are checked
     from ..platform.fileio import check_writable_dir, probe_writable
     from ..errors import InputError
     from ..outputs.video import CAMERA_PATH, RenderOptions, check_options, render_video

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .common import interruptible
+
 
 def register(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -44,8 +46,6 @@ def run(args) -> int:
     if not is_loopback(args.host):
         print(f"warning: --host {args.host} is not loopback: anyone who can reach this machine on port "
               f"{args.port} can see the run and its training images", file=sys.stderr)
-    from .common import interruptible
-
     interruptible()  # Ctrl-C stops the server: one line and exit 130 (not Jittor's "quick exit" 1)
     view(args.run, options)
     return 0

@@ -327,7 +327,7 @@ def study_samples(run, split: str = "test", view: int = 0, pixels: int = 6, bins
     if not isinstance(run, LoadedRun):
         run = load_run(run, checkpoint, samples=samples)
     if scene is None:
-        from ..data import load_scene
+        from ..data import load_scene  # only when no scene is given
 
         info = read_scene_info(run.run_dir)
         scene = load_scene(scene_folder(run.run_dir, info, data), factor=factor or info.factor,

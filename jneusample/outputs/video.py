@@ -376,7 +376,7 @@ def render_video(run_dir: str | Path, out: str | Path, options: RenderOptions, c
     sink = FrameSink(out, options, w, h, fps, use_ffmpeg and is_writer)
     rounds = range(0, len(poses), size)
     if progress and is_writer:
-        from tqdm import tqdm
+        from tqdm import tqdm  # only with a progress bar (rank 0)
 
         rounds = tqdm(rounds, desc=f"render {options.path}", unit="frame" if size == 1 else "round",
                       dynamic_ncols=True, mininterval=0.5 if sys.stderr.isatty() else 30.0)

@@ -31,6 +31,8 @@ class Start:
     """Training seconds of earlier invocations (a 'time' schedule continues from them)."""
     checkpoint: Path | None = None
     """The checkpoint resumed from (None: a new run)."""
+    val_psnr: float | None = None
+    """The validation PSNR that checkpoint recorded (None: none, or a new run)."""
 
 
 def restore(model, optimizer, batcher: RayBatcher, seed: int, resume_from: Path | None,
@@ -49,7 +51,7 @@ def restore(model, optimizer, batcher: RayBatcher, seed: int, resume_from: Path 
             batcher.load_state_dict(streams[backend.rank()])
         else:  # a different number of ranks: continue with fresh, distinct streams
             batcher.rng = np.random.Generator(np.random.PCG64([seed, backend.rank(), state["step"]]))
-        start = Start(int(state["step"]), float(state.get("train_seconds", 0.0)), resume_from)
+        start = Start(int(state["step"]), float(state.get("train_seconds", 0.0)), resume_from, state.get("val_psnr"))
     elif initial_model is not None:
         load_model_state(model, initial_model, run_dir)
     distributed.broadcast_parameters(model)
@@ -110,6 +112,11 @@ class Checkpointer:
             **({"val_psnr": self.val_psnr_at[step]} if step in self.val_psnr_at else {}),
         }, keep=self.config.train.keep_checkpoints)
         return self.last
+
+    def save_starting_point(self, fine_tuning: bool) -> None:
+        """Step 0 of a new fine-tuning run (extraction), for comparison and resume; nothing otherwise."""
+        if fine_tuning:
+            self.save(0)
 
     def final(self, step: int) -> None:
         """The end of an invocation: a checkpoint unless this step is already saved (decided alike on every

@@ -50,9 +50,9 @@ class TrainingLog:
                                           "elapsed_s": elapsed, "world_size": backend.world_size(),
                                           "effective_rays_per_step": self.effective_rays})
 
-    def sampler_reset(self, step: int, share: float) -> None:
-        """The sampler's placement was reset at ``step`` (``share``: the collapsed rays)."""
-        if not self.is_root:
+    def sampler_reset(self, step: int, share: float | None) -> None:
+        """The sampler's placement was reset at ``step`` (``share``: the collapsed rays; None: no reset)."""
+        if share is None or not self.is_root:
             return
         append_metrics(self.run_dir, {"step": step, "sample_field_reset": share})
         print(f"note: step {step}: {share:.0%} of the rays had most of their samples at their ends (the sample "

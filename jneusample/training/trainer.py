@@ -26,7 +26,7 @@ from .log import TrainingLog
 from .optim import make_optimizer, param_groups
 from .sampler_reset import reset_if_collapsed
 from .step import TrainingStep
-from .validation import validation_record
+from .validation import Validator
 
 
 @dataclass
@@ -78,8 +78,8 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
                       start.seconds_before, budget.seconds, progress)
     checkpoints = Checkpointer(run_dir, config, model, optimizer, batcher, clock, start)
     run_step = TrainingStep(model, optimizer, groups, batcher, settings, config, run_dir, extra_loss)
-    if initial_model is not None and resume_from is None:
-        checkpoints.save(0)  # the starting point of a fine-tuning run, for comparison and resume
+    validate = Validator(model, scene, config, run_dir, clock, checkpoints.val_psnr_at)
+    checkpoints.save_starting_point(fine_tuning=initial_model is not None and resume_from is None)
     step, stop, result, last_val = start.step, None, None, None
     while step < train_cfg.steps:
         training_seconds = budget.training_seconds(clock)  # collective under MPI, like the stop request
@@ -92,19 +92,15 @@ def train(config: Config, scene: Scene, run_dir: str | Path, resume: bool = Fals
         clock.step_done(result.points_per_ray, step_started)
         log.step(step, result)
         if train_cfg.reset_collapsed_sample_field and step % train_cfg.log_every == 0:  # collective
-            share = reset_if_collapsed(model, optimizer, result.z, settings.near, settings.far)
-            if share is not None:
-                log.sampler_reset(step, share)
-        if train_cfg.validate_every and step % train_cfg.validate_every == 0 and step < train_cfg.steps:
-            last_val = checkpoints.val_psnr_at[step] = validation_record(model, scene, config, step, run_dir,
-                                                                         clock.seconds())
+            log.sampler_reset(step, reset_if_collapsed(model, optimizer, result.z, settings.near, settings.far))
+        if validate.due(step):
+            last_val = validate(step)
         if step % train_cfg.checkpoint_every == 0 and step < train_cfg.steps:
             checkpoints.save(step)
     log.close()
     stopped_early = stop is not None and stop.early
-    if not stopped_early and train_cfg.validate_every:  # before the final checkpoint, which records it
-        last_val = checkpoints.val_psnr_at[step] = validation_record(model, scene, config, step, run_dir,
-                                                                     clock.seconds())
+    if not stopped_early:  # before the final checkpoint, which records it
+        last_val = validate.at_end(step, start.step, start.val_psnr)
     checkpoints.final(step)
     distributed.dump_parameter_digest(model, step)  # test hook ($JNEUSAMPLE_PARAM_DIGEST_DIR), every rank
     return TrainResult(run_dir=run_dir, step=step, last_checkpoint=checkpoints.last, stopped_early=stopped_early,

@@ -78,3 +78,31 @@ def validation_record(model, scene: Scene, config: Config, step: int, run_dir, e
                   "train.reset_collapsed_sample_field=true or a lower train.sample_field_lr_scale "
                   "(docs/benchmarks.md)", file=sys.stderr, flush=True)
     return record["val_psnr"]
+
+
+class Validator:
+    """When and how the trainer validates: every ``train.validate_every`` steps before the last, and at the end
+    of a complete run; each PSNR goes to ``val_psnr_at`` (the checkpoint of that step records it)."""
+
+    def __init__(self, model, scene: Scene, config: Config, run_dir, clock, val_psnr_at: dict[int, float]):
+        self.model, self.scene, self.config, self.run_dir = model, scene, config, run_dir
+        self.clock, self.val_psnr_at = clock, val_psnr_at
+        self.every, self.steps = config.train.validate_every, config.train.steps
+
+    def due(self, step: int) -> bool:
+        return bool(self.every) and step % self.every == 0 and step < self.steps
+
+    def __call__(self, step: int) -> float:
+        """Validate at ``step`` (collective under MPI) and log it."""
+        psnr = self.val_psnr_at[step] = validation_record(self.model, self.scene, self.config, step, self.run_dir,
+                                                          self.clock.seconds())
+        return psnr
+
+    def at_end(self, step: int, start_step: int, start_val_psnr: float | None) -> float | None:
+        """The validation of a complete run (None without validation). A complete run resumed makes no step: its
+        last checkpoint validated this step already, so nothing is measured or logged again."""
+        if not self.every:
+            return None
+        if step == start_step and start_val_psnr is not None:
+            return start_val_psnr
+        return self(step)

@@ -40,6 +40,19 @@ def test_two_step_smoke_training_writes_a_run(tmp_path, scene):
     assert state["step"] == 2 and "optimizer" in state and "sampler_per_rank" in state and "config" in state
 
 
+def test_resuming_a_complete_run_validates_nothing_again(tmp_path, scene):
+    """A finished run resumed (a time budget already spent, or its last step reached) makes no step: it must not
+    append a second validation line at the same step (with this invocation's elapsed_s, about 0)."""
+    run, settings = tmp_path / "run", {"train.steps": 3, "train.log_every": 1, "train.validate_every": 2}
+    first = train(tiny(**settings), scene, run, progress=False)
+    before = (run / "metrics.jsonl").read_text()
+    again = train(tiny(**settings), scene, run, resume=True, progress=False)
+    assert again.step == 3 and again.val_psnr == first.val_psnr and first.val_psnr is not None
+    assert (run / "metrics.jsonl").read_text() == before
+    vals = [json.loads(l)["step"] for l in before.splitlines() if "val_psnr" in l]
+    assert vals == [2, 3]
+
+
 def _weights(run):
     return load_checkpoint(latest_checkpoint(run))["model"]
 
