@@ -1,19 +1,11 @@
 """benchmarks/any_n_levers.py: rows read from run folders (any-N and paper-head runs), merged per scene."""
-import importlib.util
 import json
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))  # the scripts import their harness from there
-
-
-def _module():
-    spec = importlib.util.spec_from_file_location("any_n_levers", REPO / "benchmarks" / "any_n_levers.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["any_n_levers"] = module
-    spec.loader.exec_module(module)
-    return module
+import any_n_levers as levers  # noqa: E402
 
 
 def _fake_run(root: Path, model: dict, results: dict[str, dict]) -> Path:
@@ -30,7 +22,6 @@ def _fake_run(root: Path, model: dict, results: dict[str, dict]) -> Path:
 
 
 def test_rows_of_an_any_n_run_and_a_paper_head_control_merge_into_the_scene(tmp_path):
-    levers = _module()
     any_n = _fake_run(tmp_path / "any", {"sample_field_head": "quantile", "n_samples": 32,
                                           "interval_encoding": True},
                       {"eval_test_n16": {"points_per_ray": 16, "psnr": 20.12345},

@@ -1,5 +1,4 @@
 """benchmarks/val_curves.py: validation curves read from runs' metrics.jsonl, merged by label."""
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -8,14 +7,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))  # the scripts import their harness from there
-
-
-def _module():
-    spec = importlib.util.spec_from_file_location("val_curves", REPO / "benchmarks" / "val_curves.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["val_curves"] = module
-    spec.loader.exec_module(module)
-    return module
+import val_curves as curves  # noqa: E402
 
 
 def _run(root: Path, validations: list[tuple[int, float, float]]) -> Path:
@@ -29,7 +21,6 @@ def _run(root: Path, validations: list[tuple[int, float, float]]) -> Path:
 
 
 def test_best_and_last_of_each_curve_merge_by_label(tmp_path):
-    curves = _module()
     dip = _run(tmp_path / "dip", [(250, 60.0, 17.0), (500, 120.0, 21.5), (750, 180.0, 19.25)])
     rise = _run(tmp_path / "rise", [(250, 60.0, 16.0), (500, 120.0, 18.0)])
     results = tmp_path / "val_curves.json"
@@ -44,7 +35,6 @@ def test_best_and_last_of_each_curve_merge_by_label(tmp_path):
 
 
 def test_a_run_without_validations_is_one_line(tmp_path):
-    curves = _module()
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "metrics.jsonl").write_text(json.dumps({"step": 1, "loss": 0.1}) + "\n")
